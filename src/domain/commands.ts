@@ -1,0 +1,124 @@
+/**
+ * Commands: what callers of the page-track framework do. Each maps to a kernel entry point
+ * (named per command); scripts use the same shapes as NDJSON lines (see src/script).
+ */
+
+/** How a write reached guest memory (spec 5.3). Only `guest` and `emulator` can notify nodes. */
+export type WriteVia = 'guest' | 'emulator' | 'write_std' | 'kvm' | 'userspace' | 'dma';
+export const WRITE_VIAS: readonly WriteVia[] = ['guest', 'emulator', 'write_std', 'kvm', 'userspace', 'dma'];
+
+export interface MemslotCreate {
+  readonly op: 'memslot-create';
+  readonly as: number;
+  readonly slot: number;
+  readonly base: number;
+  readonly npages: number;
+  /** KVM_MEM_* bits: 1 log-dirty-pages, 2 readonly. */
+  readonly flags: number;
+  /** userspace_addr in bytes; only its alignment against base matters (spec 1.3). */
+  readonly uaddr: number;
+}
+export interface MemslotDelete {
+  readonly op: 'memslot-delete';
+  readonly as: number;
+  readonly slot: number;
+}
+export interface MemslotMove {
+  readonly op: 'memslot-move';
+  readonly as: number;
+  readonly slot: number;
+  readonly base: number;
+}
+export interface MemslotFlags {
+  readonly op: 'memslot-flags';
+  readonly as: number;
+  readonly slot: number;
+  readonly flags: number;
+}
+/** kvm_slot_page_track_add_page / _remove_page, with the caller named (no kernel argument). */
+export interface TrackChange {
+  readonly op: 'track-add' | 'track-remove';
+  readonly user: string;
+  readonly as: number;
+  /** The memslot id; when absent, the slot of `as` that holds `gfn`. */
+  readonly slot?: number;
+  readonly gfn: number;
+  /** The raw kvm_page_track_mode value; 0 is KVM_PAGE_TRACK_WRITE. */
+  readonly mode: number;
+}
+/** kvm_page_track_is_active(vcpu, gfn, mode) for a vCPU in address space `as`. */
+export interface IsActive {
+  readonly op: 'is-active';
+  readonly as: number;
+  readonly gfn: number;
+  readonly mode: number;
+}
+/** kvm_mmu_get_page creating a new shadow page (spec 5.1). */
+export interface SpCreate {
+  readonly op: 'sp-create';
+  /** role.smm: the address space whose slot accounts the page. */
+  readonly as: number;
+  readonly gfn: number;
+  readonly level: number;
+  readonly direct: boolean;
+  /** The creating vCPU's address space (level-1 write-protect uses it, spec 5.1, B12); defaults to `as`. */
+  readonly vcpuAs: number;
+}
+/** kvm_mmu_prepare_zap_page + commit for one shadow page. */
+export interface SpZap {
+  readonly op: 'sp-zap';
+  readonly sp: number;
+}
+/** A guest page fault taken by a vCPU in address space `as` (spec 5.2). */
+export interface Fault {
+  readonly op: 'fault';
+  readonly as: number;
+  readonly gfn: number;
+  readonly write: boolean;
+  /** The largest level the host backs the page with (host_mapping_level); 1..3. */
+  readonly hostLevel: number;
+}
+/** A write to guest memory (spec 5.3). */
+export interface Write {
+  readonly op: 'write';
+  readonly as: number;
+  readonly gpa: number;
+  readonly bytes: number;
+  readonly via: WriteVia;
+  /** For `guest` writes that fault: the host mapping level, as in Fault. */
+  readonly hostLevel: number;
+}
+export interface NotifierChange {
+  readonly op: 'notifier-register' | 'notifier-unregister';
+  readonly node: string;
+}
+
+export type Command =
+  | MemslotCreate
+  | MemslotDelete
+  | MemslotMove
+  | MemslotFlags
+  | TrackChange
+  | IsActive
+  | SpCreate
+  | SpZap
+  | Fault
+  | Write
+  | NotifierChange;
+
+export type CommandOp = Command['op'];
+export const COMMAND_OPS: readonly CommandOp[] = [
+  'memslot-create',
+  'memslot-delete',
+  'memslot-move',
+  'memslot-flags',
+  'track-add',
+  'track-remove',
+  'is-active',
+  'sp-create',
+  'sp-zap',
+  'fault',
+  'write',
+  'notifier-register',
+  'notifier-unregister',
+];

@@ -1,0 +1,290 @@
+/**
+ * Each command's checks (what the kernel rejects, or leaves undefined — spec B22) and its run.
+ * `check` sees the state and throws a Rejection; only when it passes does `run` emit events.
+ */
+import {
+  ADDRESS_SPACES,
+  GFN_LIMIT,
+  KVM_MEM_READONLY,
+  KVM_MMU_NODE,
+  KVM_MMU_USER,
+  MAX_MAPPING_LEVEL,
+  MAX_SP_LEVEL,
+  MAX_WRITE_BYTES,
+  MEM_MAX_NR_PAGES,
+  MEM_SLOTS_NUM,
+  PAGE_SIZE,
+  VALID_MEMSLOT_FLAGS,
+} from './constants.js';
+import type { Command, Fault, IsActive, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpZap, TrackChange, Write } from './commands.js';
+import { hex, lpageCount, splitAtPages } from './gfn.js';
+import { type KernelContext, Rejection } from './kernel/context.js';
+import { initialGuards } from './kernel/lpage.js';
+import { createShadowPage, handleFault, prepareZapShadowPage, zapAll } from './kernel/mmu.js';
+import { isActive, trackAdd, trackRemove } from './kernel/page-track.js';
+import { flushRemoteTlbs } from './kernel/spte.js';
+import { blindWrite, emulatorWritePhys, guestWrite } from './kernel/writes.js';
+import type { SlotState } from '../projections/memslots.js';
+import type { PageTrackState } from '../projections/state.js';
+
+/** What a command answers besides its events. */
+export type CommandValue = boolean | number | string | readonly string[] | undefined;
+
+interface Handler<C extends Command> {
+  check(c: C, s: PageTrackState): void;
+  run(c: C, k: KernelContext): CommandValue;
+}
+
+// ---- shared checks ------------------------------------------------------------------------
+
+const reject = (field: string | undefined, reason: string): never => {
+  throw new Rejection(field, reason);
+};
+
+function int(field: string, v: number, min: number, max: number, what: string): void {
+  if (!Number.isSafeInteger(v) || v < min || v > max) reject(field, `${what} must be an integer in ${min}..${max}, got ${v}`);
+}
+const checkAs = (v: number, field = 'as'): void => int(field, v, 0, ADDRESS_SPACES - 1, 'address space');
+const checkGfn = (v: number, field = 'gfn'): void => int(field, v, 0, GFN_LIMIT - 1, 'gfn');
+
+function slotLabel(s: SlotState): string {
+  return `slot ${s.id} of address space ${s.as} (base ${hex(s.base)}, ${s.npages} pages)`;
+}
+
+/** B22: the kernel dereferences the slot it is handed; a missing slot or a gfn outside it is undefined. */
+function slotFor(s: PageTrackState, as: number, slot: number | undefined, gfn: number): SlotState {
+  if (slot === undefined) {
+    return s.memslots.find(as, gfn) ?? reject('gfn', `no memslot of address space ${as} holds gfn ${hex(gfn)} (spec B22: the kernel would dereference a NULL slot)`);
+  }
+  const found = s.memslots.get(as, slot) ?? reject('slot', `memslot ${slot} does not exist in address space ${as} (spec B22)`);
+  if (gfn < found.base || gfn >= found.base + found.npages) {
+    reject('gfn', `gfn ${hex(gfn)} is outside ${slotLabel(found)} (spec B22: gfn_to_index would index out of bounds)`);
+  }
+  return found;
+}
+
+/** __kvm_set_memory_region's overlap check (-EEXIST) within one address space. */
+function checkNoOverlap(s: PageTrackState, as: number, id: number, base: number, npages: number): void {
+  for (const other of s.memslots.slots.values()) {
+    if (other.as !== as || other.id === id) continue;
+    if (base < other.base + other.npages && other.base < base + npages) {
+      reject('base', `[${hex(base)}, ${hex(base + npages)}) overlaps ${slotLabel(other)} (kernel: -EEXIST)`);
+    }
+  }
+}
+
+function checkFlags(flags: number): void {
+  int('flags', flags, 0, 2 ** 31 - 1, 'flags');
+  if (flags & ~VALID_MEMSLOT_FLAGS) reject('flags', `unknown flag bits ${hex(flags & ~VALID_MEMSLOT_FLAGS)} (valid: 1 log-dirty-pages, 2 readonly; kernel: -EINVAL)`);
+}
+
+function existingSlot(s: PageTrackState, as: number, id: number): SlotState {
+  return s.memslots.get(as, id) ?? reject('slot', `memslot ${id} does not exist in address space ${as} (kernel: -EINVAL)`);
+}
+
+// ---- handlers ----------------------------------------------------------------------------
+
+const memslotCreate: Handler<MemslotCreate> = {
+  check(c, s) {
+    checkAs(c.as);
+    int('slot', c.slot, 0, MEM_SLOTS_NUM - 1, 'slot id');
+    int('npages', c.npages, 1, MEM_MAX_NR_PAGES, 'npages');
+    checkGfn(c.base, 'base');
+    if (c.base + c.npages > GFN_LIMIT) reject('npages', `slot end ${hex(c.base + c.npages)} passes the 2^40 gfn limit`);
+    int('uaddr', c.uaddr, 0, Number.MAX_SAFE_INTEGER, 'uaddr');
+    if (c.uaddr % PAGE_SIZE !== 0) reject('uaddr', `userspace_addr ${hex(c.uaddr)} is not page aligned (kernel: -EINVAL)`);
+    checkFlags(c.flags);
+    const old = s.memslots.get(c.as, c.slot);
+    if (old) reject('slot', `memslot ${c.slot} already exists in address space ${c.as}; use memslot-move, memslot-flags or memslot-delete`);
+    checkNoOverlap(s, c.as, c.slot, c.base, c.npages);
+  },
+  // kvm_arch_create_memslot + kvm_page_track_create_memslot: zeroed arrays, then the guards (spec 1.3).
+  run(c, k) {
+    k.emit('memslot-created', { as: c.as, slot: c.slot, base: c.base, npages: c.npages, flags: c.flags, uaddr: c.uaddr });
+    for (const g of initialGuards(c.base, c.npages, c.uaddr)) k.emit('lpage-guard', { as: c.as, slot: c.slot, ...g });
+    return undefined;
+  },
+};
+
+const memslotDelete: Handler<MemslotDelete> = {
+  check(c, s) {
+    checkAs(c.as);
+    existingSlot(s, c.as, c.slot);
+  },
+  // Spec 1.5 DELETE (4.6): the invalid slot is flushed with zap-all, then its arrays are freed.
+  run(c, k) {
+    zapAll(k, 'memslot-delete');
+    k.emit('memslot-deleted', { as: c.as, slot: c.slot });
+    return undefined;
+  },
+};
+
+const memslotMove: Handler<MemslotMove> = {
+  check(c, s) {
+    checkAs(c.as);
+    const slot = existingSlot(s, c.as, c.slot);
+    checkGfn(c.base, 'base');
+    if (c.base + slot.npages > GFN_LIMIT) reject('base', `slot end ${hex(c.base + slot.npages)} passes the 2^40 gfn limit`);
+    checkNoOverlap(s, c.as, c.slot, c.base, slot.npages);
+    // 4.6 keeps the lpage arrays sized for the old base (spec 1.5, B14); a base that needs more entries is undefined (B22).
+    for (const level of [2, 3]) {
+      const need = lpageCount(c.base, slot.npages, level);
+      const have = slot.lpage[level - 2]!.length;
+      if (need > have) {
+        reject('base', `moving to ${hex(c.base)} needs ${need} level-${level} lpage entries but the carried-over array has ${have} (spec B22: out-of-bounds lpage_info in 4.6)`);
+      }
+    }
+  },
+  // Spec 1.5 MOVE (4.6): zap-all, then the slot moves with its arrays (counts carried over, B14).
+  run(c, k) {
+    const old = k.state.memslots.get(c.as, c.slot)!;
+    if (old.base === c.base) return undefined; // "Nothing to change": the kernel returns 0.
+    zapAll(k, 'memslot-move');
+    k.emit('memslot-moved', { as: c.as, slot: c.slot, base: c.base, old: old.base });
+    return undefined;
+  },
+};
+
+const memslotFlags: Handler<MemslotFlags> = {
+  check(c, s) {
+    checkAs(c.as);
+    const slot = existingSlot(s, c.as, c.slot);
+    checkFlags(c.flags);
+    if ((c.flags ^ slot.flags) & KVM_MEM_READONLY) reject('flags', 'the readonly flag cannot change on an existing slot (kernel: -EINVAL)');
+  },
+  // Spec 1.5 FLAGS_ONLY: the arrays are shared with the new slot, counts preserved.
+  run(c, k) {
+    const old = k.state.memslots.get(c.as, c.slot)!;
+    if (old.flags !== c.flags) k.emit('memslot-flags-changed', { as: c.as, slot: c.slot, flags: c.flags, old: old.flags });
+    return undefined;
+  },
+};
+
+const trackChange: Handler<TrackChange> = {
+  check(c, s) {
+    if (c.user === KVM_MMU_USER) reject('user', `'${KVM_MMU_USER}' tracks pages only through its shadow pages (sp-create / sp-zap)`);
+    if (c.user.length === 0) reject('user', 'the user id must not be empty');
+    checkAs(c.as);
+    checkGfn(c.gfn);
+    if (!Number.isSafeInteger(c.mode)) reject('mode', `mode must be an integer, got ${c.mode}`);
+    slotFor(s, c.as, c.slot, c.gfn);
+  },
+  run(c, k) {
+    const slot = slotFor(k.state, c.as, c.slot, c.gfn);
+    if (c.op === 'track-add') trackAdd(k, c.user, slot, c.gfn, c.mode);
+    else trackRemove(k, c.user, slot, c.gfn, c.mode);
+    return undefined;
+  },
+};
+
+const isActiveQuery: Handler<IsActive> = {
+  check(c) {
+    checkAs(c.as);
+    checkGfn(c.gfn);
+    if (!Number.isSafeInteger(c.mode)) reject('mode', `mode must be an integer, got ${c.mode}`);
+  },
+  run(c, k) {
+    const active = isActive(k, c.as, c.gfn, c.mode);
+    k.emit('track-queried', { as: c.as, gfn: c.gfn, mode: c.mode, active });
+    return active;
+  },
+};
+
+const spCreate: Handler<SpCreate> = {
+  check(c, s) {
+    checkAs(c.as);
+    checkAs(c.vcpuAs, 'vcpuAs');
+    checkGfn(c.gfn);
+    int('level', c.level, 1, MAX_SP_LEVEL, 'shadow page level');
+    if (c.direct) return;
+    // account_shadowed and (level 1) rmap_write_protect dereference the slots they look up (B22).
+    if (!s.memslots.find(c.as, c.gfn)) reject('gfn', `no memslot of address space ${c.as} (role.smm) holds gfn ${hex(c.gfn)} (spec B22)`);
+    if (c.level === 1 && !s.memslots.find(c.vcpuAs, c.gfn)) {
+      reject('vcpuAs', `no memslot of the vCPU's address space ${c.vcpuAs} holds gfn ${hex(c.gfn)} (spec B22: rmap_write_protect)`);
+    }
+  },
+  run(c, k) {
+    return createShadowPage(k, { as: c.as, gfn: c.gfn, level: c.level, direct: c.direct }, c.vcpuAs);
+  },
+};
+
+const spZap: Handler<SpZap> = {
+  check(c, s) {
+    if (!s.shadowPages.pages.has(c.sp)) reject('sp', `shadow page ${c.sp} is not live (never created, or zapped already)`);
+  },
+  // kvm_mmu_prepare_zap_page, then kvm_mmu_commit_zap_page flushes remote TLBs.
+  run(c, k) {
+    prepareZapShadowPage(k, k.state.shadowPages.pages.get(c.sp)!, 'sp-zap');
+    flushRemoteTlbs(k, 'sp-zap');
+    return undefined;
+  },
+};
+
+const fault: Handler<Fault> = {
+  check(c) {
+    checkAs(c.as);
+    checkGfn(c.gfn);
+    int('hostLevel', c.hostLevel, 1, MAX_MAPPING_LEVEL, 'host mapping level');
+  },
+  run(c, k) {
+    return handleFault(k, c.as, c.gfn, c.write, c.hostLevel);
+  },
+};
+
+const write: Handler<Write> = {
+  check(c) {
+    checkAs(c.as);
+    int('gpa', c.gpa, 0, GFN_LIMIT * PAGE_SIZE - 1, 'gpa');
+    int('bytes', c.bytes, 1, MAX_WRITE_BYTES, 'bytes');
+    if (c.gpa + c.bytes > GFN_LIMIT * PAGE_SIZE) reject('bytes', 'the write runs past the 2^52 guest-physical limit');
+    int('hostLevel', c.hostLevel, 1, MAX_MAPPING_LEVEL, 'host mapping level');
+  },
+  run(c, k) {
+    const outcomes: string[] = [];
+    for (const chunk of splitAtPages(c.gpa, c.bytes)) {
+      if (c.via === 'guest') outcomes.push(guestWrite(k, c.as, chunk.gpa, chunk.bytes, c.hostLevel));
+      else if (c.via === 'emulator') outcomes.push(emulatorWritePhys(k, c.as, chunk.gpa, chunk.bytes, c.via));
+      else outcomes.push(blindWrite(k, c.as, chunk.gpa, chunk.bytes, c.via));
+    }
+    return outcomes;
+  },
+};
+
+const notifierChange: Handler<NotifierChange> = {
+  check(c, s) {
+    if (c.node.length === 0) reject('node', 'the node id must not be empty');
+    const registered = s.notifiers.has(c.node);
+    if (c.op === 'notifier-register' && registered) {
+      reject('node', `notifier '${c.node}' is already registered (spec B22: a second hlist_add_head_rcu corrupts the list)`);
+    }
+    if (c.op === 'notifier-unregister') {
+      if (!registered) reject('node', `notifier '${c.node}' is not registered (spec B22: hlist_del_rcu of an unlinked node)`);
+      if (c.node === KVM_MMU_NODE) reject('node', `'${KVM_MMU_NODE}' is KVM's own node; only kvm_mmu_uninit_vm at VM destroy unregisters it`);
+    }
+  },
+  run(c, k) {
+    k.emit(c.op === 'notifier-register' ? 'notifier-registered' : 'notifier-unregistered', { node: c.node });
+    return undefined;
+  },
+};
+
+const HANDLERS: { readonly [Op in Command['op']]: Handler<Extract<Command, { op: Op }>> } = {
+  'memslot-create': memslotCreate,
+  'memslot-delete': memslotDelete,
+  'memslot-move': memslotMove,
+  'memslot-flags': memslotFlags,
+  'track-add': trackChange,
+  'track-remove': trackChange,
+  'is-active': isActiveQuery,
+  'sp-create': spCreate,
+  'sp-zap': spZap,
+  fault,
+  write,
+  'notifier-register': notifierChange,
+  'notifier-unregister': notifierChange,
+};
+
+export function handlerFor<C extends Command>(c: C): Handler<C> {
+  const h = (HANDLERS as Record<string, Handler<C> | undefined>)[c.op];
+  return h ?? reject('op', `unknown command '${String(c.op)}'`);
+}

@@ -1,0 +1,175 @@
+import { freeze } from 'immer';
+import { Observable, Subject, filter } from 'rxjs';
+import { ADDRESS_SPACES, KVM_MMU_NODE } from './constants.js';
+import type { Command } from './commands.js';
+import { type CommandValue, handlerFor } from './handlers.js';
+import { type KernelContext, Rejection } from './kernel/context.js';
+import { DEFAULT_PROFILE, type KernelProfile, getProfile } from './profile.js';
+import { InMemoryEventLog, type EventSink } from '../events/event-log.js';
+import {
+  EVENT_VERSIONS,
+  type EventBody,
+  type EventOf,
+  type EventType,
+  type NotificationDelivered,
+  type Origin,
+  type PageTrackEvent,
+} from '../events/types.js';
+import { PageTrackState } from '../projections/state.js';
+
+export interface VmOptions {
+  /** A profile or its name; `linux-4.6` by default. */
+  readonly profile?: KernelProfile | string;
+  /** Where committed batches go; an in-memory log by default, `null` to keep none. */
+  readonly log?: EventSink | null;
+}
+
+export interface CommandResult {
+  /** The command's number: 1 for the first command, in the order they reached the VM. */
+  readonly cmd: number;
+  readonly op: string | undefined;
+  readonly ok: boolean;
+  /** The answer: is-active's boolean, fault's outcome, sp-create's id, write's per-chunk outcomes. */
+  readonly value?: CommandValue;
+  readonly rejection?: { readonly field?: string; readonly reason: string };
+  /** The events the command produced, in order (a rejected command has exactly one). */
+  readonly events: readonly PageTrackEvent[];
+}
+
+/** A rejection of input that never became a command (a bad script line). */
+export interface InputRejection {
+  readonly op?: string;
+  readonly field?: string;
+  readonly reason: string;
+  readonly input?: string;
+}
+
+/**
+ * One VM's page tracking, event-sourced. `execute` checks a command against the state, and only
+ * if it passes turns it into events; each event is applied to the inline projections (`state`)
+ * as it is produced, so the next decision sees it. A command's events are committed together:
+ * appended to the log, then published as one batch on `events$`, then delivered to notifier
+ * observers.
+ */
+export class PageTrackVm {
+  readonly profile: KernelProfile;
+  readonly state: PageTrackState;
+  /** The in-memory log, when the VM keeps one. */
+  readonly log: InMemoryEventLog | undefined;
+  /** Every committed batch, in order: one per command (VM creation is command 0). */
+  readonly events$: Observable<readonly PageTrackEvent[]>;
+
+  private readonly sink: EventSink | null;
+  private readonly batches = new Subject<readonly PageTrackEvent[]>();
+  private readonly deliveries = new Subject<NotificationDelivered>();
+  private readonly kernel: KernelContext;
+  private seq = 0;
+  private cmd = 0;
+  private pending: PageTrackEvent[] = [];
+
+  constructor(options: VmOptions = {}) {
+    const p = options.profile ?? DEFAULT_PROFILE;
+    this.profile = typeof p === 'string' ? getProfile(p) : p;
+    this.state = new PageTrackState(this.profile);
+    if (options.log === undefined) {
+      this.log = new InMemoryEventLog();
+      this.sink = this.log;
+    } else {
+      this.log = options.log instanceof InMemoryEventLog ? options.log : undefined;
+      this.sink = options.log;
+    }
+    this.events$ = this.batches.asObservable();
+    this.kernel = { state: this.state, profile: this.profile, emit: (type, body) => this.emit(type, body) };
+    // kvm_arch_init_vm -> kvm_mmu_init_vm registers KVM's own node first, so it dispatches last (spec 4.4).
+    this.emit('vm-created', { profile: this.profile.name, addressSpaces: ADDRESS_SPACES });
+    this.emit('notifier-registered', { node: KVM_MMU_NODE });
+    this.commit();
+  }
+
+  /** Number of events so far (the last sequence number). */
+  get eventCount(): number {
+    return this.seq;
+  }
+
+  /** Number of commands so far, rejected ones included. */
+  get commandCount(): number {
+    return this.cmd;
+  }
+
+  /**
+   * Runs one command. A command that fails its checks changes nothing and is recorded as a
+   * `command-rejected` event; `origin` (script file and line) goes into that record.
+   */
+  execute(command: Command, origin: Origin = {}): CommandResult {
+    this.cmd++;
+    const handler = (() => {
+      try {
+        const h = handlerFor(command);
+        h.check(command, this.state);
+        return h;
+      } catch (err) {
+        if (err instanceof Rejection) return err;
+        throw err;
+      }
+    })();
+    if (handler instanceof Rejection) {
+      return this.recordRejection({ op: command.op, ...(handler.field ? { field: handler.field } : {}), reason: handler.reason }, origin);
+    }
+    this.emit('command', { command: freeze(command, true), ...origin });
+    const value = handler.run(command, this.kernel);
+    const events = this.commit();
+    return { cmd: this.cmd, op: command.op, ok: true, value, events };
+  }
+
+  /** Records input that could not become a command (malformed JSON, unknown op, bad field) as the next command. */
+  rejectInput(rejection: InputRejection, origin: Origin = {}): CommandResult {
+    this.cmd++;
+    return this.recordRejection(rejection, origin);
+  }
+
+  /** Deliveries to `node` (its track_write callbacks), in dispatch order, for as long as it is registered. */
+  notifications$(node: string): Observable<NotificationDelivered> {
+    return this.deliveries.pipe(filter((d) => d.node === node));
+  }
+
+  /** Deliveries to every node, in dispatch order. */
+  allNotifications$(): Observable<NotificationDelivered> {
+    return this.deliveries.asObservable();
+  }
+
+  private recordRejection(r: InputRejection, origin: Origin): CommandResult {
+    const body: EventBody<'command-rejected'> = { ...strip(r), ...origin };
+    this.emit('command-rejected', body);
+    const events = this.commit();
+    return {
+      cmd: this.cmd,
+      op: r.op,
+      ok: false,
+      rejection: { ...(r.field ? { field: r.field } : {}), reason: r.reason },
+      events,
+    };
+  }
+
+  private emit<T extends EventType>(type: T, body: EventBody<T>): EventOf<T> {
+    const e = freeze({ seq: ++this.seq, cmd: this.cmd, type, v: EVENT_VERSIONS[type], ...body }) as unknown as EventOf<T>;
+    this.state.apply(e);
+    this.pending.push(e);
+    return e;
+  }
+
+  private commit(): readonly PageTrackEvent[] {
+    const batch = freeze(this.pending);
+    this.pending = [];
+    this.sink?.append(batch);
+    this.batches.next(batch);
+    for (const e of batch) if (e.type === 'notification') this.deliveries.next(e);
+    return batch;
+  }
+}
+
+/** Drops undefined fields so events serialise the same as they compare. */
+function strip<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

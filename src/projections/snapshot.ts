@@ -1,0 +1,67 @@
+import { HUGE_LEVELS } from '../domain/constants.js';
+import { frameOf, pagesPerLevel } from '../domain/gfn.js';
+import type { WarnKind } from '../events/types.js';
+import type { PageTrackState } from './state.js';
+
+/**
+ * The state at one point as plain JSON (the `pagetrack state --json` shape; README documents it).
+ * Only nonzero counters are listed.
+ */
+export interface StateSnapshot {
+  readonly profile: string;
+  readonly position: { readonly event: number; readonly command: number };
+  readonly slots: readonly SlotSnapshot[];
+  readonly sptes: ReadonlyArray<{ readonly as: number; readonly level: number; readonly gfn: number; readonly writable: boolean }>;
+  readonly shadowPages: ReadonlyArray<{ readonly sp: number; readonly as: number; readonly gfn: number; readonly level: number; readonly direct: boolean }>;
+  readonly indirectShadowPages: number;
+  readonly tlbFlushes: number;
+  /** Dispatch order: the node called first comes first. */
+  readonly notifiers: readonly string[];
+  readonly warns: Readonly<Record<WarnKind, number>>;
+  readonly notifications: number;
+}
+
+export interface SlotSnapshot {
+  readonly as: number;
+  readonly slot: number;
+  readonly base: number;
+  readonly npages: number;
+  readonly flags: number;
+  /** Per mode name: [gfn, count] for every nonzero count, by gfn. */
+  readonly track: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>>;
+  /** Per level ("2" = 2 MiB, "3" = 1 GiB): entries, nonzero values as [index, first gfn of the frame, value]. */
+  readonly disallowLpage: Readonly<Record<string, { readonly entries: number; readonly nonzero: ReadonlyArray<readonly [number, number, number]> }>>;
+}
+
+export function snapshot(state: PageTrackState, modeNames: readonly string[]): StateSnapshot {
+  const slots = state.memslots.list().map((s): SlotSnapshot => {
+    const track: Record<string, Array<[number, number]>> = {};
+    s.track.forEach((arr, mode) => {
+      const rows: Array<[number, number]> = [];
+      for (let i = 0; i < arr.length; i++) if (arr[i] !== 0) rows.push([s.base + i, arr[i]!]);
+      track[modeNames[mode] ?? String(mode)] = rows;
+    });
+    const disallowLpage: Record<string, { entries: number; nonzero: Array<[number, number, number]> }> = {};
+    for (const level of HUGE_LEVELS) {
+      const arr = s.lpage[level - 2]!;
+      const first = frameOf(s.base, level);
+      const nonzero: Array<[number, number, number]> = [];
+      for (let i = 0; i < arr.length; i++) if (arr[i] !== 0) nonzero.push([i, (first + i) * pagesPerLevel(level), arr[i]!]);
+      disallowLpage[String(level)] = { entries: arr.length, nonzero };
+    }
+    return { as: s.as, slot: s.id, base: s.base, npages: s.npages, flags: s.flags, track, disallowLpage };
+  });
+  const t = state.tallies;
+  return {
+    profile: state.profile,
+    position: { event: t.lastSeq, command: t.lastCmd },
+    slots,
+    sptes: state.sptes.list(),
+    shadowPages: [...state.shadowPages.pages.values()].sort((a, b) => a.sp - b.sp).map((p) => ({ ...p })),
+    indirectShadowPages: state.shadowPages.indirect,
+    tlbFlushes: t.tlbFlushes,
+    notifiers: [...state.notifiers.nodes],
+    warns: { ...t.warns },
+    notifications: t.notifications,
+  };
+}

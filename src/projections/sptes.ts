@@ -1,0 +1,76 @@
+import { MAX_MAPPING_LEVEL } from '../domain/constants.js';
+import { frameStart } from '../domain/gfn.js';
+import type { SpteInstalled, SpteRef, SpteWriteProtected, SpteZapped } from '../events/types.js';
+
+/** Map key of an SPTE: its first gfn (< 2^40), address space and level fit a safe integer. */
+export const spteKey = (as: number, level: number, gfn: number): number => gfn * 8 + as * 4 + level;
+
+export interface Spte extends SpteRef {
+  readonly writable: boolean;
+}
+
+/**
+ * The SPTE view (spec 10): per address space, leaf mappings by level and first gfn, each with its
+ * writable bit. Mappings in one address space never overlap: installing one drops what it covers
+ * or what covers it, as __direct_map / mmu_set_spte do.
+ */
+export class SpteProjection {
+  /** key → writable */
+  readonly sptes = new Map<number, boolean>();
+  /** key of a huge frame → number of smaller SPTEs inside it, to find them without a scan. */
+  private readonly inside = new Map<number, number>();
+
+  get size(): number {
+    return this.sptes.size;
+  }
+
+  /** The one SPTE mapping `gfn` in `as`, if any. */
+  covering(as: number, gfn: number): Spte | undefined {
+    for (let level = 1; level <= MAX_MAPPING_LEVEL; level++) {
+      const start = frameStart(gfn, level);
+      const w = this.sptes.get(spteKey(as, level, start));
+      if (w !== undefined) return { as, level, gfn: start, writable: w };
+    }
+    return undefined;
+  }
+
+  /** SPTEs of levels below `level` inside the frame at `gfn` (a scan, only when some exist). */
+  within(as: number, level: number, gfn: number): Spte[] {
+    if (!this.inside.get(spteKey(as, level, gfn))) return [];
+    const span = 512 ** (level - 1);
+    return this.list().filter((s) => s.as === as && s.level < level && s.gfn >= gfn && s.gfn < gfn + span);
+  }
+
+  list(): Spte[] {
+    const out: Spte[] = [];
+    for (const [key, writable] of this.sptes) {
+      const level = key % 4;
+      const as = Math.floor(key / 4) % 2;
+      out.push({ as, level, gfn: Math.floor(key / 8), writable });
+    }
+    return out.sort((a, b) => a.as - b.as || a.gfn - b.gfn || a.level - b.level);
+  }
+
+  onInstalled(e: SpteInstalled): void {
+    const key = spteKey(e.as, e.level, e.gfn);
+    if (!this.sptes.has(key)) this.count(e, 1);
+    this.sptes.set(key, e.writable);
+  }
+
+  onZapped(e: SpteZapped): void {
+    if (this.sptes.delete(spteKey(e.as, e.level, e.gfn))) this.count(e, -1);
+  }
+
+  onWriteProtected(e: SpteWriteProtected): void {
+    this.sptes.set(spteKey(e.as, e.level, e.gfn), false);
+  }
+
+  private count(e: SpteRef, delta: number): void {
+    for (let up = e.level + 1; up <= MAX_MAPPING_LEVEL; up++) {
+      const k = spteKey(e.as, up, frameStart(e.gfn, up));
+      const n = (this.inside.get(k) ?? 0) + delta;
+      if (n === 0) this.inside.delete(k);
+      else this.inside.set(k, n);
+    }
+  }
+}

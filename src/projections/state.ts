@@ -1,0 +1,95 @@
+import type { KernelProfile } from '../domain/profile.js';
+import type { PageTrackEvent } from '../events/types.js';
+import { MemslotProjection } from './memslots.js';
+import { NotifierProjection } from './notifiers.js';
+import { ShadowPageProjection } from './shadow-pages.js';
+import { SpteProjection } from './sptes.js';
+import { TallyProjection } from './tallies.js';
+
+/**
+ * All projections of one VM, derived from events alone. The live VM applies each event here as
+ * it is produced (an inline projection, in Emmett's terms) and reads this state to decide the
+ * next one; a replay applies a log to a fresh instance and gets the same state.
+ */
+export class PageTrackState {
+  readonly memslots: MemslotProjection;
+  readonly sptes = new SpteProjection();
+  readonly shadowPages = new ShadowPageProjection();
+  readonly notifiers = new NotifierProjection();
+  readonly tallies = new TallyProjection();
+  profile: string;
+
+  constructor(profile: KernelProfile) {
+    this.profile = profile.name;
+    this.memslots = new MemslotProjection(profile.trackModes.length);
+  }
+
+  /** Applies a batch in order; the replay hot path. */
+  applyAll(events: readonly PageTrackEvent[]): void {
+    for (let i = 0; i < events.length; i++) this.apply(events[i]!);
+  }
+
+  apply(e: PageTrackEvent): void {
+    const t = this.tallies;
+    t.lastSeq = e.seq;
+    t.lastCmd = e.cmd;
+    switch (e.type) {
+      case 'track-count-step':
+        return this.memslots.onCountStep(e);
+      case 'lpage-step':
+        return this.memslots.onLpageStep(e);
+      case 'notification':
+        t.notifications++;
+        return;
+      case 'write':
+        t.writes[e.outcome]++;
+        return;
+      case 'command':
+        t.commands++;
+        return;
+      case 'spte-write-protected':
+        return this.sptes.onWriteProtected(e);
+      case 'tlb-flushed':
+        t.tlbFlushes++;
+        return;
+      case 'spte-installed':
+        return this.sptes.onInstalled(e);
+      case 'spte-zapped':
+        return this.sptes.onZapped(e);
+      case 'fault':
+        t.faults[e.outcome]++;
+        return;
+      case 'warn':
+        t.warns[e.kind]++;
+        return;
+      case 'sp-created':
+        return this.shadowPages.onCreated(e);
+      case 'sp-zapped':
+        return this.shadowPages.onZapped(e);
+      case 'command-rejected':
+        t.commands++;
+        t.rejected++;
+        return;
+      case 'memslot-created':
+        return this.memslots.onCreated(e);
+      case 'lpage-guard':
+        return this.memslots.onGuard(e);
+      case 'memslot-flags-changed':
+        return this.memslots.onFlags(e);
+      case 'memslot-moved':
+        return this.memslots.onMoved(e);
+      case 'memslot-deleted':
+        return this.memslots.onDeleted(e);
+      case 'notifier-registered':
+        return this.notifiers.onRegistered(e);
+      case 'notifier-unregistered':
+        return this.notifiers.onUnregistered(e);
+      case 'vm-created':
+        this.profile = e.profile;
+        return;
+      case 'mmu-zapped-all':
+      case 'track-queried':
+        return;
+    }
+  }
+}
