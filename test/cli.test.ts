@@ -1,0 +1,75 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'pagetrack.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+describe('pagetrack CLI', () => {
+  let dir: string;
+  beforeAll(() => {
+    // The CLI runs from dist/: build it once (npm ci does this through `prepare`).
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: join(import.meta.dirname, '..') });
+    dir = mkdtempSync(join(tmpdir(), 'pagetrack-cli-'));
+  });
+
+  it('run: reports each result, writes the log, exits 1 when a line was rejected', () => {
+    const log = join(dir, 'demo.log.ndjson');
+    const r = run('run', join(import.meta.dirname, '..', 'examples', 'demo.ndjson'), '--log', log);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[6]).toBe('c7     is-active           true  (2 events)');
+    expect(lines[11]).toBe('c12    track-remove        ok  WARN gfn-track-underflow, lpage-negative, lpage-negative  (6 events)');
+    expect(lines[13]).toMatch(/^c14 {4}track-add {11}REJECTED .*demo\.ndjson:23: field 'gfn': no memslot of address space 0 holds gfn 0x90000000/);
+    expect(lines.at(-1)).toBe(`15 commands, 63 events, 1 rejected; log: ${log}`);
+    const logLines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(JSON.parse(logLines[0]!)).toEqual({ format: 'pagetrack-log', version: 1, profile: 'linux-4.6' });
+    expect(logLines).toHaveLength(64);
+  });
+
+  it('run: a clean script exits 0', () => {
+    const script = join(dir, 'ok.ndjson');
+    writeFileSync(script, '{"op":"memslot-create","as":0,"slot":0,"base":0,"npages":512}\n{"op":"track-add","user":"u","as":0,"gfn":3}\n');
+    const r = run('run', script, '--quiet');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('2 commands, 9 events, 0 rejected\n');
+  });
+
+  it('state --json after a command and after an event', () => {
+    const log = join(dir, 'demo.log.ndjson');
+    run('run', join(import.meta.dirname, '..', 'examples', 'demo.ndjson'), '--log', log);
+    const s = JSON.parse(run('state', log, '--json', '--command', '9').stdout);
+    expect(s.position).toEqual({ event: 35, command: 9 });
+    expect(s.slots[0].track.write).toEqual([[0x1234, 2]]);
+    expect(s.slots[0].disallowLpage['2']).toEqual({ entries: 1024, nonzero: [[9, 0x1200, 2]] });
+    expect(s.notifiers).toEqual(['vgpu0', 'kvm-mmu']);
+    expect(s.shadowPages).toEqual([{ sp: 1, as: 0, gfn: 0x1234, level: 2, direct: false }]);
+    expect(s.sptes).toEqual([{ as: 0, level: 3, gfn: 0, writable: false }]);
+    expect(s.tlbFlushes).toBe(1);
+    expect(s.notifications).toBe(2);
+    expect(s.warns).toEqual({ 'invalid-mode': 0, 'gfn-track-overflow': 0, 'gfn-track-underflow': 0, 'lpage-negative': 0 });
+    const end = JSON.parse(run('state', log, '--json').stdout);
+    expect(end.position).toEqual({ event: 63, command: 15 });
+    expect(end.warns).toEqual({ 'invalid-mode': 0, 'gfn-track-overflow': 0, 'gfn-track-underflow': 2, 'lpage-negative': 4 });
+    expect(end.slots.map((x: { as: number }) => x.as)).toEqual([1]);
+    expect(JSON.parse(run('state', log, '--json', '--event', '2').stdout).notifiers).toEqual(['kvm-mmu']);
+  });
+
+  it('state: readable tables by default; past-the-end positions and bad files get exact errors', () => {
+    const log = join(dir, 'demo.log.ndjson');
+    run('run', join(import.meta.dirname, '..', 'examples', 'demo.ndjson'), '--log', log);
+    const t = run('state', log, '--command', '9');
+    expect(t.stdout).toContain('notifier dispatch order: vgpu0 -> kvm-mmu');
+    expect(t.stdout).toContain('│ 0  │ 0    │ write │ 0x1234 │ 2     │');
+    const past = run('state', log, '--event', '999');
+    expect(past.status).toBe(2);
+    expect(past.stderr).toBe(`pagetrack: --event 999 is past the end of ${log}, which has 63 events\n`);
+    const bad = join(dir, 'bad.ndjson');
+    writeFileSync(bad, '{"format":"pagetrack-log","version":1,"profile":"linux-4.6"}\n{"seq":1,\n');
+    const b = run('state', bad);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(new RegExp(`^pagetrack: ${bad}:2: malformed JSON`));
+  });
+});
