@@ -17,8 +17,8 @@ export interface Spte extends SpteRef {
 export class SpteProjection {
   /** key → writable */
   readonly sptes = new Map<number, boolean>();
-  /** key of a huge frame → number of smaller SPTEs inside it, to find them without a scan. */
-  private readonly inside = new Map<number, number>();
+  /** key of a huge frame → keys of the smaller SPTEs inside it, to find them without a scan. */
+  private readonly inside = new Map<number, Set<number>>();
 
   get size(): number {
     return this.sptes.size;
@@ -34,21 +34,17 @@ export class SpteProjection {
     return undefined;
   }
 
-  /** SPTEs of levels below `level` inside the frame at `gfn` (a scan, only when some exist). */
+  /** SPTEs of levels below `level` inside the frame at `gfn`, in (gfn, level) order. */
   within(as: number, level: number, gfn: number): Spte[] {
-    if (!this.inside.get(spteKey(as, level, gfn))) return [];
-    const span = 512 ** (level - 1);
-    return this.list().filter((s) => s.as === as && s.level < level && s.gfn >= gfn && s.gfn < gfn + span);
+    const keys = this.inside.get(spteKey(as, level, gfn));
+    return keys ? sorted([...keys].map((k) => decode(k, this.sptes.get(k)!))) : [];
   }
 
+  /** Every SPTE, in (as, gfn, level) order. */
   list(): Spte[] {
     const out: Spte[] = [];
-    for (const [key, writable] of this.sptes) {
-      const level = key % 4;
-      const as = Math.floor(key / 4) % 2;
-      out.push({ as, level, gfn: Math.floor(key / 8), writable });
-    }
-    return out.sort((a, b) => a.as - b.as || a.gfn - b.gfn || a.level - b.level);
+    for (const [key, writable] of this.sptes) out.push(decode(key, writable));
+    return sorted(out);
   }
 
   onInstalled(e: SpteInstalled): void {
@@ -66,11 +62,25 @@ export class SpteProjection {
   }
 
   private count(e: SpteRef, delta: number): void {
+    const key = spteKey(e.as, e.level, e.gfn);
     for (let up = e.level + 1; up <= MAX_MAPPING_LEVEL; up++) {
       const k = spteKey(e.as, up, frameStart(e.gfn, up));
-      const n = (this.inside.get(k) ?? 0) + delta;
-      if (n === 0) this.inside.delete(k);
-      else this.inside.set(k, n);
+      let set = this.inside.get(k);
+      if (delta > 0) {
+        if (!set) this.inside.set(k, (set = new Set()));
+        set.add(key);
+      } else if (set) {
+        set.delete(key);
+        if (set.size === 0) this.inside.delete(k);
+      }
     }
   }
+}
+
+function decode(key: number, writable: boolean): Spte {
+  return { as: Math.floor(key / 4) % 2, level: key % 4, gfn: Math.floor(key / 8), writable };
+}
+
+function sorted(xs: Spte[]): Spte[] {
+  return xs.sort((a, b) => a.as - b.as || a.gfn - b.gfn || a.level - b.level);
 }
