@@ -9,6 +9,7 @@ import { PageTrackState } from '../src/projections/state.js';
 import { LINUX_4_6 } from '../src/domain/profile.js';
 import { parseCommand } from '../src/script/command-schema.js';
 import { scriptArb } from './arbitraries.js';
+import { cmd } from './helpers.js';
 
 function runAll(script: Array<Record<string, unknown>>): PageTrackVm {
   const vm = new PageTrackVm();
@@ -93,7 +94,7 @@ describe('invariants over random command sequences (fast-check)', () => {
         };
         for (const c of script) {
           const before = withoutPosition();
-          const r = vm.execute((parseCommand(c) as { command: never }).command);
+          const r = vm.execute(cmd(c));
           if (r.ok) continue;
           rejected++;
           expect(r.events.map((e) => e.type)).toEqual(['command-rejected']);

@@ -1,0 +1,46 @@
+/**
+ * pagetrack: an event-sourced model of Linux KVM guest page tracking.
+ * The one public entry point; everything else is internal.
+ */
+
+/* Domain */
+export { PageTrackVm, type VmOptions, type CommandResult, type InputRejection } from './domain/vm.js';
+export type {
+  Command,
+  CommandOp,
+  MemslotCreate,
+  MemslotDelete,
+  MemslotMove,
+  MemslotFlags,
+  TrackChange,
+  IsActive,
+  SpCreate,
+  SpZap,
+  Fault,
+  Write,
+  WriteVia,
+  NotifierChange,
+} from './domain/commands.js';
+export { COMMAND_OPS, WRITE_VIAS } from './domain/commands.js';
+export type { CommandValue } from './domain/handlers.js';
+export { type KernelProfile, LINUX_4_6, DEFAULT_PROFILE, PROFILES, getProfile } from './domain/profile.js';
+export * as constants from './domain/constants.js';
+export { gfnToIndex, lpageCount, frameOf, frameStart, splitAtPages } from './domain/gfn.js';
+
+/* Events */
+export type * from './events/types.js';
+export { EVENT_VERSIONS, EVENT_TYPES, WARN_KINDS } from './events/types.js';
+export { InMemoryEventLog, type EventSink } from './events/event-log.js';
+
+/* Projections */
+export { PageTrackState } from './projections/state.js';
+export type { SlotState } from './projections/memslots.js';
+export type { Spte } from './projections/sptes.js';
+export type { ShadowPage } from './projections/shadow-pages.js';
+export { snapshot, type StateSnapshot, type SlotSnapshot } from './projections/snapshot.js';
+export { replay, projectInto, isPast, type ReplayUntil } from './projections/replay.js';
+
+/* Scripts and logs */
+export { parseCommand, type ParseResult } from './script/command-schema.js';
+export { runLine, runScriptFile, runScriptText } from './script/run-script.js';
+export { NdjsonLogWriter, readLog, LogReadError, LOG_FORMAT, LOG_VERSION, type LogHeader } from './log/ndjson-log.js';
