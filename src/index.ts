@@ -43,4 +43,8 @@ export { replay, projectInto, isPast, type ReplayUntil } from './projections/rep
 /* Scripts and logs */
 export { parseCommand, type ParseResult } from './script/command-schema.js';
 export { runLine, runScriptFile, runScriptText } from './script/run-script.js';
-export { NdjsonLogWriter, readLog, LogReadError, LOG_FORMAT, LOG_VERSION, type LogHeader } from './log/ndjson-log.js';
+export { LOG_FORMAT, LOG_VERSION, LogError, hashLine, creationTime, type LogHeader } from './log/format.js';
+export { LogWriter, type LogTail } from './log/writer.js';
+export { LogReader, readAllEvents, type ReadOptions, type ReadProgress, type ReadSummary } from './log/reader.js';
+export { EventValidator, type Invalid } from './log/validate.js';
+export { UPCASTERS, upcast, type Upcaster, type UpcasterRegistry } from './log/upcast.js';

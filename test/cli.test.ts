@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'pagetrack.js');
 const EXAMPLES = join(import.meta.dirname, '..', 'examples');
-const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1764000000' } });
 
 describe('pagetrack CLI', () => {
   let dir: string;
@@ -25,7 +25,7 @@ describe('pagetrack CLI', () => {
     expect(lines[11]).toBe('c12    track-remove        ok  WARN gfn-track-underflow, lpage-negative, lpage-negative  (6 events)');
     expect(lines.at(-1)).toBe(`14 commands, 62 events, 0 rejected; log: ${log}`);
     const logLines = readFileSync(log, 'utf8').trim().split('\n');
-    expect(JSON.parse(logLines[0]!)).toEqual({ format: 'pagetrack-log', version: 1, profile: 'linux-4.6' });
+    expect(JSON.parse(logLines[0]!)).toEqual({ format: 'pagetrack-log', version: 1, profile: 'linux-4.6', created: '2025-11-24T16:00:00.000Z' });
     expect(logLines).toHaveLength(63);
   });
 
@@ -79,9 +79,9 @@ describe('pagetrack CLI', () => {
     expect(past.status).toBe(2);
     expect(past.stderr).toBe(`pagetrack: --event 999 is past the end of ${log}, which has 62 events\n`);
     const bad = join(dir, 'bad.ndjson');
-    writeFileSync(bad, '{"format":"pagetrack-log","version":1,"profile":"linux-4.6"}\n{"seq":1,\n');
+    writeFileSync(bad, '{"format":"pagetrack-log","version":1,"profile":"linux-4.6","created":"2026-01-01T00:00:00.000Z"}\n{"seq":1,\n');
     const b = run('state', bad);
     expect(b.status).toBe(2);
-    expect(b.stderr).toMatch(new RegExp(`^pagetrack: ${bad}:2: malformed JSON`));
+    expect(b.stderr).toBe(`pagetrack: ${bad}:2: field 'prev': an event line must start with {"prev":"<43-character hash>",\n`);
   });
 });

@@ -1,43 +1,63 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { PageTrackVm } from '../domain/vm.js';
-import type { PageTrackEvent } from '../events/types.js';
-import { LogReadError, NdjsonLogWriter, readLog } from '../log/ndjson-log.js';
-import { snapshot } from '../projections/snapshot.js';
-import { PageTrackState } from '../projections/state.js';
-import { isPast } from '../projections/replay.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { getProfile } from '../domain/profile.js';
+import { PageTrackVm } from '../domain/vm.js';
+import { LogError } from '../log/format.js';
+import { LogReader } from '../log/reader.js';
+import { LogWriter } from '../log/writer.js';
+import { snapshot } from '../projections/snapshot.js';
 import { runScriptFile } from '../script/run-script.js';
 import { formatResult, formatState } from './format.js';
+import { loadState, truncationNote } from './load.js';
+import { progressBar } from './progress.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-function positiveInt(what: string) {
+/** A usage or input problem: printed as one line, exit status 2. */
+class UsageError extends Error {}
+
+function nonNegativeInt(what: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer, got '${v}'`);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} must be a non-negative integer, got '${v}'`);
     return n;
   };
 }
 
 const program = new Command()
   .name('pagetrack')
-  .description('An event-sourced model of KVM guest page tracking: run command scripts, inspect the state at any event.')
+  .description('An event-sourced model of KVM guest page tracking: run command scripts, verify logs, inspect the state at any event.')
   .version(version);
 
 program
   .command('run')
   .description('execute an NDJSON command script and write the event log')
   .argument('<script>', 'NDJSON command script')
-  .option('--log <file>', 'write the event log here (NDJSON)')
-  .option('--profile <name>', 'kernel profile', 'linux-4.6')
+  .option('--log <file>', 'write the event log here')
+  .option('--append', 'continue the log at --log (repairing a cut-off tail) instead of replacing it')
+  .option('--profile <name>', 'kernel profile (for a new log)', 'linux-4.6')
   .option('--quiet', 'print only rejections and the summary')
-  .action(async (script: string, opts: { log?: string; profile: string; quiet?: boolean }) => {
-    const profile = getProfile(opts.profile);
-    const writer = opts.log ? new NdjsonLogWriter(opts.log, profile.name) : null;
-    const vm = new PageTrackVm({ profile, log: writer });
+  .action(async (script: string, opts: { log?: string; append?: boolean; profile: string; quiet?: boolean }) => {
+    if (!existsSync(script)) throw new UsageError(`no such script: ${script}`);
+    let writer: LogWriter | null = null;
+    let vm: PageTrackVm;
+    if (opts.append) {
+      if (!opts.log) throw new UsageError('--append needs --log');
+      if (!existsSync(opts.log)) throw new UsageError(`--append: no log at ${opts.log}`);
+      // Repair first (cut a dead writer's partial line), then rebuild the state from what is left.
+      const opened = LogWriter.openForAppend(opts.log);
+      writer = opened.writer;
+      if (opened.tail.repairedBytes) console.error(`pagetrack: ${opts.log}: removed a cut-off last line (${opened.tail.repairedBytes} bytes) before appending`);
+      const { state } = await loadState(opts.log, {}, opts.quiet);
+      vm = new PageTrackVm({ profile: opened.tail.header.profile, log: writer, resume: { state, seq: opened.tail.lastSeq, cmd: opened.tail.lastCmd } });
+    } else {
+      const profile = getProfile(opts.profile);
+      writer = opts.log ? LogWriter.create(opts.log, profile.name) : null;
+      vm = new PageTrackVm({ profile, log: writer });
+    }
     let rejected = 0;
+    const first = vm.commandCount;
     try {
       await runScriptFile(vm, script, (r, line) => {
         if (!r.ok) rejected++;
@@ -46,43 +66,65 @@ program
     } finally {
       writer?.close();
     }
-    console.log(`${vm.commandCount} commands, ${vm.eventCount} events, ${rejected} rejected${opts.log ? `; log: ${opts.log}` : ''}`);
+    console.log(`${vm.commandCount - first} commands, ${vm.eventCount} events, ${rejected} rejected${opts.log ? `; log: ${opts.log}` : ''}`);
     if (rejected > 0) process.exitCode = 1;
   });
 
 program
   .command('state')
   .description('print the state after a command or event of a log')
-  .argument('<log>', 'event log written by `pagetrack run --log`')
+  .argument('<log>', 'event log')
   .option('--json', 'print JSON (shape in the README)')
-  .option('--command <K>', 'state after command K', positiveInt('--command'))
-  .option('--event <N>', 'state after event N', positiveInt('--event'))
-  .action(async (log: string, opts: { json?: boolean; command?: number; event?: number }) => {
-    if (opts.command !== undefined && opts.event !== undefined) throw new InvalidArgumentError('give --command or --event, not both');
-    let state: PageTrackState | undefined;
-    let last: PageTrackEvent | undefined;
+  .option('--command <K>', 'state after command K', nonNegativeInt('--command'))
+  .option('--event <N>', 'state after event N', nonNegativeInt('--event'))
+  .option('--quiet', 'no progress bar')
+  .action(async (log: string, opts: { json?: boolean; command?: number; event?: number; quiet?: boolean }) => {
+    if (opts.command !== undefined && opts.event !== undefined) throw new UsageError('give --command or --event, not both');
     const until = { ...(opts.command !== undefined ? { command: opts.command } : {}), ...(opts.event !== undefined ? { event: opts.event } : {}) };
-    for await (const item of readLog(log)) {
-      if (!('seq' in item)) {
-        state = new PageTrackState(getProfile(item.profile));
-        continue;
-      }
-      if (isPast(item, until)) break;
-      state!.apply(item);
-      last = item;
-    }
-    if (opts.event !== undefined && (last?.seq ?? 0) < opts.event) {
-      throw new InvalidArgumentError(`--event ${opts.event} is past the end of ${log}, which has ${last?.seq ?? 0} events`);
-    }
-    if (opts.command !== undefined && (last?.cmd ?? 0) < opts.command) {
-      throw new InvalidArgumentError(`--command ${opts.command} is past the end of ${log}, whose last command is ${last?.cmd ?? 0}`);
-    }
-    const snap = snapshot(state!, getProfile(state!.profile).trackModes);
+    const { state, last, summary } = await loadState(log, until, opts.quiet);
+    const note = truncationNote(log, summary);
+    if (note) console.error(note);
+    if (opts.event !== undefined && (last?.seq ?? 0) < opts.event) throw new UsageError(`--event ${opts.event} is past the end of ${log}, which has ${last?.seq ?? 0} events`);
+    if (opts.command !== undefined && (last?.cmd ?? 0) < opts.command) throw new UsageError(`--command ${opts.command} is past the end of ${log}, whose last command is ${last?.cmd ?? 0}`);
+    const snap = snapshot(state, getProfile(state.profile).trackModes);
     console.log(opts.json ? JSON.stringify(snap, null, 2) : formatState(snap));
   });
 
+program
+  .command('verify')
+  .description("check a log's hash chain, sequence numbers and every event; print the head hash")
+  .argument('<log>', 'event log')
+  .option('--json', 'print the result as JSON')
+  .option('--quiet', 'no progress bar')
+  .action(async (log: string, opts: { json?: boolean; quiet?: boolean }) => {
+    const bar = progressBar('verify', { quiet: opts.quiet });
+    const reader = new LogReader(log, { onProgress: (p) => bar.update(p) });
+    const started = performance.now();
+    try {
+      for await (const _ of reader.batches());
+    } catch (err) {
+      bar.stop();
+      if (!(err instanceof LogError)) throw err;
+      if (opts.json) console.log(JSON.stringify({ ok: false, file: err.file, line: err.line, field: err.field, reason: err.reason }));
+      else console.log(`BAD ${err.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    bar.stop();
+    const s = reader.summary!;
+    const seconds = (performance.now() - started) / 1000;
+    if (opts.json) {
+      console.log(JSON.stringify({ ok: !s.truncated, events: s.events, head: s.headHash, profile: s.header.profile, created: s.header.created, bytes: s.bytes, ...(s.truncated ? { truncated: s.truncated } : {}) }));
+    } else if (s.truncated) {
+      console.log(`CUT ${log}:${s.truncated.line}: the last line is cut off (${s.truncated.bytes} bytes; the writer died mid-append); the ${s.events} whole events before it verify, head ${s.headHash}`);
+    } else {
+      console.log(`OK ${s.events} events, head ${s.headHash} (${s.header.profile}, created ${s.header.created}; ${(s.bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(2)} s)`);
+    }
+    if (s.truncated) process.exitCode = 1;
+  });
+
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof LogReadError || err instanceof InvalidArgumentError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+  if (err instanceof LogError || err instanceof UsageError || err instanceof InvalidArgumentError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
     console.error(`pagetrack: ${(err as Error).message}`);
     process.exit(2);
   }

@@ -22,6 +22,11 @@ export interface VmOptions {
   readonly profile?: KernelProfile | string;
   /** Where committed batches go; an in-memory log by default, `null` to keep none. */
   readonly log?: EventSink | null;
+  /**
+   * Continue a VM whose events so far are in a log: the state rebuilt from them and the last
+   * event's seq and cmd. Nothing is emitted at construction then.
+   */
+  readonly resume?: { readonly state: PageTrackState; readonly seq: number; readonly cmd: number };
 }
 
 export interface CommandResult {
@@ -70,7 +75,7 @@ export class PageTrackVm {
   constructor(options: VmOptions = {}) {
     const p = options.profile ?? DEFAULT_PROFILE;
     this.profile = typeof p === 'string' ? getProfile(p) : p;
-    this.state = new PageTrackState(this.profile);
+    this.state = options.resume?.state ?? new PageTrackState(this.profile);
     if (options.log === undefined) {
       this.log = new InMemoryEventLog();
       this.sink = this.log;
@@ -80,6 +85,12 @@ export class PageTrackVm {
     }
     this.events$ = this.batches.asObservable();
     this.kernel = { state: this.state, profile: this.profile, emit: (type, body) => this.emit(type, body) };
+    if (options.resume) {
+      if (options.resume.state.profile !== this.profile.name) throw new Error(`cannot resume a ${options.resume.state.profile} state under profile ${this.profile.name}`);
+      this.seq = options.resume.seq;
+      this.cmd = options.resume.cmd;
+      return;
+    }
     // kvm_arch_init_vm -> kvm_mmu_init_vm registers KVM's own node first, so it dispatches last (spec 4.4).
     this.emit('vm-created', { profile: this.profile.name, addressSpaces: ADDRESS_SPACES });
     this.emit('notifier-registered', { node: KVM_MMU_NODE });

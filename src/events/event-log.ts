@@ -30,3 +30,12 @@ export class InMemoryEventLog implements EventSink {
     return this.store[seq - 1];
   }
 }
+
+/** One sink that appends to several, in order (a log file and an in-memory log, say). */
+export function teeSinks(...sinks: EventSink[]): EventSink {
+  return {
+    append(batch) {
+      for (const s of sinks) s.append(batch);
+    },
+  };
+}

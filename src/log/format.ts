@@ -1,0 +1,59 @@
+/**
+ * The on-disk log format (README, "The log file"): UTF-8 NDJSON, each line ended by "\n".
+ * Line 1 is the header; every later line is one event whose first field, `prev`, is the SHA-256
+ * of the previous line's exact bytes (without its "\n"), in unpadded base64url.
+ */
+import { hash } from 'node:crypto';
+
+export const LOG_FORMAT = 'pagetrack-log';
+export const LOG_VERSION = 1;
+
+export interface LogHeader {
+  readonly format: typeof LOG_FORMAT;
+  readonly version: number;
+  /** The kernel profile the events were produced under. */
+  readonly profile: string;
+  /** ISO-8601 UTC creation time; SOURCE_DATE_EPOCH (seconds) overrides the clock. */
+  readonly created: string;
+}
+
+/** Every event line starts with these 9 characters, then the 43-character hash, then `",`. */
+export const PREV_PREFIX = '{"prev":"';
+export const HASH_LENGTH = 43;
+export const PREV_END = PREV_PREFIX.length + HASH_LENGTH;
+
+/** SHA-256 of a line's UTF-8 bytes, unpadded base64url (RFC 4648 §5). */
+export function hashLine(line: string | Uint8Array): string {
+  return hash('sha256', line, 'base64url');
+}
+
+/** Puts `prev` first in an event's JSON object text. */
+export function chainLine(prev: string, eventJson: string): string {
+  return `${PREV_PREFIX}${prev}",${eventJson.slice(1)}`;
+}
+
+/** The creation time: SOURCE_DATE_EPOCH when set (reproducible logs), else now. */
+export function creationTime(env: NodeJS.ProcessEnv = process.env, now = () => new Date()): string {
+  const sde = env.SOURCE_DATE_EPOCH;
+  if (sde === undefined || sde === '') return now().toISOString();
+  if (!/^\d+$/.test(sde)) throw new Error(`SOURCE_DATE_EPOCH must be a whole number of seconds, got '${sde}'`);
+  return new Date(Number(sde) * 1000).toISOString();
+}
+
+export function headerLine(profile: string, created: string): string {
+  const h: LogHeader = { format: LOG_FORMAT, version: LOG_VERSION, profile, created };
+  return JSON.stringify(h);
+}
+
+/** A problem in a log, located by file and line (and field, when one is to blame). */
+export class LogError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+    readonly field?: string,
+  ) {
+    super(`${file}:${line}: ${field ? `field '${field}': ` : ''}${reason}`);
+    this.name = 'LogError';
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Validation of untrusted events read from a log: the schema of each type (fields, types,
+ * ranges) and what only the history can tell (sequence numbers, the slot a gfn must lie in,
+ * live shadow pages and notifiers). Errors name the line, the field and the reason.
+ */
+import { COMMAND_OPS, WRITE_VIAS } from '../domain/commands.js';
+import { ADDRESS_SPACES, GFN_LIMIT, MEM_MAX_NR_PAGES, MEM_SLOTS_NUM, PAGE_SIZE, USHRT_MAX, VALID_MEMSLOT_FLAGS } from '../domain/constants.js';
+import { hex, lpageCount } from '../domain/gfn.js';
+import { EVENT_VERSIONS, type EventType, type PageTrackEvent, WARN_KINDS } from '../events/types.js';
+
+type Check = (v: unknown) => string | undefined;
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const range = (min: number, max: number, what = 'an integer'): Check => (v) =>
+  isInt(v) && v >= min && v <= max ? undefined : `must be ${what} in ${min}..${max}, got ${show(v)}`;
+const oneOf = (values: readonly (string | number | boolean)[]): Check => {
+  const set = new Set<unknown>(values);
+  return (v) => (set.has(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${show(v)}`);
+};
+const str: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? undefined : `must be a non-empty string of at most 256 characters, got ${show(v)}`);
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${show(v)}`);
+const commandRecord: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `must be an object, got ${show(v)}`;
+  const op = (v as { op?: unknown }).op;
+  if (typeof op !== 'string' || !(COMMAND_OPS as readonly string[]).includes(op)) return `has an unknown op ${show(op)}`;
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'object' && x !== null) return `has a nested value in '${k}'`;
+  return undefined;
+};
+
+export function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+const as = range(0, ADDRESS_SPACES - 1);
+const slot = range(0, MEM_SLOTS_NUM - 1);
+const gfn = range(0, GFN_LIMIT - 1);
+const nat = range(0, Number.MAX_SAFE_INTEGER);
+const delta = oneOf([1, -1]);
+
+/** Field checks per event type; `?` marks an optional field. Unknown fields are errors. */
+const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
+  'vm-created': { profile: str, addressSpaces: range(ADDRESS_SPACES, ADDRESS_SPACES) },
+  command: { command: commandRecord, 'file?': str, 'line?': nat },
+  'command-rejected': { 'op?': str, 'field?': str, reason: str, 'input?': (v) => (typeof v === 'string' ? undefined : `must be a string, got ${show(v)}`), 'file?': str, 'line?': nat },
+  'memslot-created': { as, slot, base: gfn, npages: range(1, MEM_MAX_NR_PAGES), flags: range(0, VALID_MEMSLOT_FLAGS), uaddr: nat },
+  'lpage-guard': { as, slot, level: range(2, 3), from: nat, to: nat, why: oneOf(['base-misaligned', 'end-misaligned', 'uaddr-misaligned']) },
+  'memslot-flags-changed': { as, slot, flags: range(0, VALID_MEMSLOT_FLAGS), old: range(0, VALID_MEMSLOT_FLAGS) },
+  'memslot-moved': { as, slot, base: gfn, old: gfn },
+  'memslot-deleted': { as, slot },
+  'mmu-zapped-all': { reason: oneOf(['memslot-delete', 'memslot-move']) },
+  'track-count-step': { as, slot, gfn, mode: range(0, 0), user: str, delta, count: range(0, USHRT_MAX, 'a count') },
+  'lpage-step': { as, slot, level: range(2, 3), index: nat, gfn, delta, value: range(-(2 ** 31), 2 ** 31 - 1) },
+  warn: {
+    kind: oneOf(WARN_KINDS),
+    fn: str,
+    'as?': as,
+    'slot?': slot,
+    'gfn?': gfn,
+    'mode?': range(-(2 ** 31), 2 ** 31 - 1),
+    'user?': str,
+    'level?': range(2, 3),
+    'index?': nat,
+    'value?': range(-(2 ** 31), 2 ** 31 - 1),
+  },
+  'spte-installed': { as, level: range(1, 3), gfn, writable: bool },
+  'spte-zapped': { as, level: range(1, 3), gfn, reason: oneOf(['zap-all', 'huge-replaces-table', 'table-replaces-huge']) },
+  'spte-write-protected': { as, level: range(1, 3), gfn, reason: oneOf(['track-add', 'sp-create', 'log-dirty']) },
+  'tlb-flushed': { reason: oneOf(['track-add', 'sp-create', 'sp-zap', 'zap-all', 'huge-replaces-table', 'table-replaces-huge', 'log-dirty']) },
+  'sp-created': { sp: range(1, Number.MAX_SAFE_INTEGER), as, gfn, level: range(1, 4), direct: bool },
+  'sp-zapped': { sp: range(1, Number.MAX_SAFE_INTEGER), reason: oneOf(['sp-zap', 'zap-all']) },
+  'notifier-registered': { node: str },
+  'notifier-unregistered': { node: str },
+  fault: { as, gfn, write: bool, present: bool, outcome: oneOf(['mapped', 'emulate', 'mmio']) },
+  write: { as, gpa: range(0, GFN_LIMIT * PAGE_SIZE - 1), bytes: range(1, PAGE_SIZE), via: oneOf(WRITE_VIAS), outcome: oneOf(['direct', 'emulated', 'mmio', 'blind']) },
+  notification: { node: str, as, gpa: range(0, GFN_LIMIT * PAGE_SIZE - 1), bytes: range(1, PAGE_SIZE) },
+  'track-queried': { as, gfn, mode: range(-(2 ** 31), 2 ** 31 - 1), active: bool },
+};
+
+/** Compiled: per type, [name, check, optional] plus the number of required fields. */
+const COMPILED = new Map<string, { fields: Array<[string, Check, boolean]>; known: Set<string> }>(
+  Object.entries(SCHEMA).map(([type, fields]) => {
+    const list = Object.entries(fields).map(([k, c]): [string, Check, boolean] => [k.replace('?', ''), c, k.endsWith('?')]);
+    return [type, { fields: list, known: new Set(['prev', 'seq', 'cmd', 'type', 'v', ...list.map(([k]) => k)]) }];
+  }),
+);
+
+interface SlotInfo {
+  base: number;
+  readonly npages: number;
+  readonly entries: readonly [number, number];
+}
+
+/** The reason an event is invalid, and the field to blame. */
+export interface Invalid {
+  readonly field?: string;
+  readonly reason: string;
+}
+
+/**
+ * Checks events in log order. `check` returns undefined for a valid event, else what is wrong.
+ * Events must already be at their current version (see upcast.ts).
+ */
+export class EventValidator {
+  /** `schema: false` checks only sequence and command numbers (they are never skipped silently). */
+  constructor(private readonly options: { readonly schema?: boolean } = {}) {}
+
+  private lastSeq = 0;
+  private lastCmd = -1;
+  private readonly slots = new Map<number, SlotInfo>();
+  private readonly liveSps = new Set<number>();
+  private lastSp = 0;
+  private readonly nodes = new Set<string>();
+
+  /** Where the stream starts (for a reader that resumes after a checkpoint). */
+  get position(): { seq: number; cmd: number } {
+    return { seq: this.lastSeq, cmd: this.lastCmd };
+  }
+
+  check(e: PageTrackEvent): Invalid | undefined {
+    const r = this.options.schema === false ? this.checkSequence(e) : (this.checkSequence(e) ?? this.checkShape(e) ?? this.checkHistory(e));
+    if (r === undefined) {
+      this.lastSeq = e.seq;
+      this.lastCmd = e.cmd;
+    }
+    return r;
+  }
+
+  private checkSequence(e: PageTrackEvent): Invalid | undefined {
+    const seq = e.seq as unknown;
+    if (!isInt(seq) || seq < 1) return { field: 'seq', reason: `must be a positive integer, got ${show(seq)}` };
+    const want = this.lastSeq + 1;
+    if (seq === this.lastSeq) return { field: 'seq', reason: `duplicate: seq ${seq} repeats the event before it` };
+    if (seq < want) return { field: 'seq', reason: `out of order: seq ${seq} comes after seq ${this.lastSeq}` };
+    if (seq > want) return { field: 'seq', reason: `gap: seq ${seq} follows seq ${this.lastSeq}, so ${seq - want === 1 ? `event ${want} is` : `events ${want}..${seq - 1} are`} missing` };
+    const cmd = e.cmd as unknown;
+    if (!isInt(cmd) || cmd < 0) return { field: 'cmd', reason: `must be a non-negative integer, got ${show(cmd)}` };
+    if (cmd < this.lastCmd) return { field: 'cmd', reason: `command ${cmd} comes after command ${this.lastCmd}` };
+    if (cmd > this.lastCmd + 1) return { field: 'cmd', reason: `command ${cmd} follows command ${this.lastCmd}: commands ${this.lastCmd + 1}..${cmd - 1} are missing` };
+    return undefined;
+  }
+
+  private checkShape(e: PageTrackEvent): Invalid | undefined {
+    const type = e.type as unknown;
+    const schema = typeof type === 'string' ? COMPILED.get(type) : undefined;
+    if (!schema) return { field: 'type', reason: `unknown event type ${show(type)}` };
+    const v = e.v as unknown;
+    const current = EVENT_VERSIONS[type as EventType];
+    if (v !== current) return { field: 'v', reason: `${type} is at version ${current} in this build, got ${show(v)}` };
+    const o = e as unknown as Record<string, unknown>;
+    for (const [name, check, optional] of schema.fields) {
+      const x = o[name];
+      if (x === undefined) {
+        if (!optional) return { field: name, reason: 'is missing' };
+        continue;
+      }
+      const why = check(x);
+      if (why) return { field: name, reason: why };
+    }
+    for (const k in o) if (!schema.known.has(k)) return { field: k, reason: `is not a field of ${type}` };
+    return undefined;
+  }
+
+  private slot(as: number, id: number): SlotInfo | undefined {
+    return this.slots.get(as * 1024 + id);
+  }
+
+  private inSlot(e: { as: number; slot: number; gfn: number }): Invalid | undefined {
+    const s = this.slot(e.as, e.slot);
+    if (!s) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
+    if (e.gfn < s.base || e.gfn >= s.base + s.npages) return { field: 'gfn', reason: `gfn ${hex(e.gfn)} is outside slot ${e.slot} of address space ${e.as} (base ${hex(s.base)}, ${s.npages} pages)` };
+    return undefined;
+  }
+
+  private checkHistory(e: PageTrackEvent): Invalid | undefined {
+    switch (e.type) {
+      case 'track-count-step':
+        return this.inSlot(e);
+      case 'lpage-step': {
+        const bad = this.inSlot(e);
+        if (bad) return bad;
+        const entries = this.slot(e.as, e.slot)!.entries[e.level - 2]!;
+        return e.index < entries ? undefined : { field: 'index', reason: `index ${e.index} is past the ${entries} level-${e.level} lpage entries of slot ${e.slot}` };
+      }
+      case 'lpage-guard': {
+        const s = this.slot(e.as, e.slot);
+        if (!s) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
+        const entries = s.entries[e.level - 2]!;
+        return e.from <= e.to && e.to < entries ? undefined : { field: 'to', reason: `range ${e.from}..${e.to} is not within the ${entries} level-${e.level} entries` };
+      }
+      case 'memslot-created': {
+        if (this.slot(e.as, e.slot)) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} already exists` };
+        if (e.base + e.npages > GFN_LIMIT) return { field: 'npages', reason: 'the slot runs past the 2^40 gfn limit' };
+        this.slots.set(e.as * 1024 + e.slot, { base: e.base, npages: e.npages, entries: [lpageCount(e.base, e.npages, 2), lpageCount(e.base, e.npages, 3)] });
+        return undefined;
+      }
+      case 'memslot-moved': {
+        const s = this.slot(e.as, e.slot);
+        if (!s) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
+        if (s.base !== e.old) return { field: 'old', reason: `the slot's base is ${hex(s.base)}, not ${hex(e.old)}` };
+        s.base = e.base;
+        return undefined;
+      }
+      case 'memslot-flags-changed':
+      case 'memslot-deleted': {
+        if (!this.slot(e.as, e.slot)) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
+        if (e.type === 'memslot-deleted') this.slots.delete(e.as * 1024 + e.slot);
+        return undefined;
+      }
+      case 'sp-created':
+        if (e.sp <= this.lastSp) return { field: 'sp', reason: `shadow page ids only grow: ${e.sp} after ${this.lastSp}` };
+        this.lastSp = e.sp;
+        this.liveSps.add(e.sp);
+        return undefined;
+      case 'sp-zapped':
+        return this.liveSps.delete(e.sp) ? undefined : { field: 'sp', reason: `shadow page ${e.sp} is not live` };
+      case 'spte-installed':
+      case 'spte-zapped':
+      case 'spte-write-protected':
+        return e.gfn % 512 ** (e.level - 1) === 0 ? undefined : { field: 'gfn', reason: `gfn ${hex(e.gfn)} is not the first gfn of a level-${e.level} frame` };
+      case 'notifier-registered':
+        if (this.nodes.has(e.node)) return { field: 'node', reason: `notifier '${e.node}' is already registered` };
+        this.nodes.add(e.node);
+        return undefined;
+      case 'notifier-unregistered':
+        return this.nodes.delete(e.node) ? undefined : { field: 'node', reason: `notifier '${e.node}' is not registered` };
+      case 'notification':
+        if (!this.nodes.has(e.node)) return { field: 'node', reason: `notifier '${e.node}' is not registered` };
+        return (e.gpa % PAGE_SIZE) + e.bytes <= PAGE_SIZE ? undefined : { field: 'bytes', reason: 'a notification lies within one page' };
+      case 'write':
+        return (e.gpa % PAGE_SIZE) + e.bytes <= PAGE_SIZE ? undefined : { field: 'bytes', reason: 'a write event covers one page chunk' };
+      default:
+        return undefined;
+    }
+  }
+}
