@@ -11,6 +11,11 @@ import { projectInto } from '../src/projections/replay.js';
 import { snapshot } from '../src/projections/snapshot.js';
 import { PageTrackState } from '../src/projections/state.js';
 import { GUEST_PAGES, runHotSetWorkload } from './workload.js';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LogWriter } from '../src/log/writer.js';
+import { LogReader } from '../src/log/reader.js';
 
 const N = Number(process.env.PAGETRACK_BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.PAGETRACK_BENCH_RUNS ?? 5);
@@ -73,3 +78,27 @@ const lpageBytes = slot.lpage.reduce((n, a) => n + a.byteLength, 0);
 console.log(`memory: 64 GiB guest (${GUEST_PAGES.toLocaleString()} pages): counts ${mib(countBytes)} (${countBytes / GUEST_PAGES} bytes/page/mode), disallow_lpage ${mib(lpageBytes)}`);
 console.log(`        live state: ${live.slots[0]!.track.write!.length} tracked gfns, ${live.sptes.length} SPTEs, ${live.shadowPages.length} shadow pages, ${live.tlbFlushes} TLB flushes, ${live.notifications} notifications; WARNs ${JSON.stringify(live.warns)}`);
 console.log(`        heap used with ${events.length.toLocaleString()} events in memory: ${mib(process.memoryUsage().heapUsed)}`);
+
+// 5. The log on disk: write (stringify + chain hash + buffered writes), then read + validate + check the chain.
+const tmp = mkdtempSync(join(tmpdir(), 'pagetrack-bench-'));
+const logPath = join(tmp, 'bench.log.ndjson');
+const writeRates: number[] = [];
+const readRates: number[] = [];
+for (let run = 0; run < Math.min(RUNS, 3); run++) {
+  t0 = performance.now();
+  const w = LogWriter.create(logPath, 'linux-4.6', '2026-01-01T00:00:00.000Z');
+  for (const b of batches) w.append(b);
+  await w.close();
+  writeRates.push(events.length / ((performance.now() - t0) / 1000));
+  t0 = performance.now();
+  const reader = new LogReader(logPath);
+  let n = 0;
+  for await (const b of reader.batches()) n += b.length;
+  readRates.push(n / ((performance.now() - t0) / 1000));
+  if (n !== events.length || reader.summary!.truncated) throw new Error(`read back ${n} of ${events.length} events`);
+}
+const bytes = statSync(logPath).size;
+const readSecondsPerGiB = (2 ** 30 / (bytes / events.length)) / median(readRates);
+console.log(`log:    write ${fmt(median(writeRates))} events/s (target >= 1 M/s); read + validate + chain ${fmt(median(readRates))} events/s (target >= 1 M/s), medians of ${writeRates.length}`);
+console.log(`        ${(bytes / events.length).toFixed(1)} bytes/event on disk (${mib(bytes)} for ${events.length.toLocaleString()} events); verify takes ${readSecondsPerGiB.toFixed(1)} s per GiB`);
+rmSync(tmp, { recursive: true, force: true });

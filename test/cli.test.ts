@@ -82,6 +82,6 @@ describe('pagetrack CLI', () => {
     writeFileSync(bad, '{"format":"pagetrack-log","version":1,"profile":"linux-4.6","created":"2026-01-01T00:00:00.000Z"}\n{"seq":1,\n');
     const b = run('state', bad);
     expect(b.status).toBe(2);
-    expect(b.stderr).toBe(`pagetrack: ${bad}:2: field 'prev': an event line must start with {"prev":"<43-character hash>",\n`);
+    expect(b.stderr).toBe(`pagetrack: ${bad}:2: field 'prev': an event line must start with ["<43-character hash>",\n`);
   });
 });

@@ -64,7 +64,7 @@ program
         if (!opts.quiet || !r.ok) console.log(formatResult(r, `${script}:${line}`));
       });
     } finally {
-      writer?.close();
+      await writer?.close();
     }
     console.log(`${vm.commandCount - first} commands, ${vm.eventCount} events, ${rejected} rejected${opts.log ? `; log: ${opts.log}` : ''}`);
     if (rejected > 0) process.exitCode = 1;

@@ -1,7 +1,8 @@
 /**
  * The on-disk log format (README, "The log file"): UTF-8 NDJSON, each line ended by "\n".
- * Line 1 is the header; every later line is one event whose first field, `prev`, is the SHA-256
- * of the previous line's exact bytes (without its "\n"), in unpadded base64url.
+ * Line 1 is the header object; every later line is one event as a JSON array
+ * `[prev, seq, cmd, type, v, ...fields]`, fields in their type's order (FIELD_ORDER), where
+ * `prev` is the SHA-256 of the previous line's exact bytes (without its "\n"), unpadded base64url.
  */
 import { hash } from 'node:crypto';
 
@@ -17,8 +18,8 @@ export interface LogHeader {
   readonly created: string;
 }
 
-/** Every event line starts with these 9 characters, then the 43-character hash, then `",`. */
-export const PREV_PREFIX = '{"prev":"';
+/** Every event line starts with these 2 characters, then the 43-character hash, then `",`. */
+export const PREV_PREFIX = '["';
 export const HASH_LENGTH = 43;
 export const PREV_END = PREV_PREFIX.length + HASH_LENGTH;
 
@@ -27,9 +28,9 @@ export function hashLine(line: string | Uint8Array): string {
   return hash('sha256', line, 'base64url');
 }
 
-/** Puts `prev` first in an event's JSON object text. */
-export function chainLine(prev: string, eventJson: string): string {
-  return `${PREV_PREFIX}${prev}",${eventJson.slice(1)}`;
+/** Puts `prev` first in an event's JSON array text (`[seq,...]` becomes `["prev",seq,...]`). */
+export function chainLine(prev: string, eventArrayJson: string): string {
+  return `${PREV_PREFIX}${prev}",${eventArrayJson.slice(1)}`;
 }
 
 /** The creation time: SOURCE_DATE_EPOCH when set (reproducible logs), else now. */

@@ -4,10 +4,10 @@
  * a worker thread on large files, in parallel with parsing on the main thread.
  */
 import { open } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import type { PageTrackEvent } from '../events/types.js';
 import { HASH_LENGTH, LOG_FORMAT, LOG_VERSION, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine } from './format.js';
+import { decodeEvent } from './codec.js';
 import { UPCASTERS, type UpcasterRegistry, upcast } from './upcast.js';
 import { EventValidator, type Invalid, show } from './validate.js';
 
@@ -22,7 +22,7 @@ export interface ReadOptions {
   readonly validate?: boolean;
   readonly upcasters?: UpcasterRegistry;
   readonly onProgress?: (p: ReadProgress) => void;
-  /** Hash lines in a worker thread: default for files over 8 MiB. */
+  /** Check the chain (hash lines) in a worker thread: default for files over 8 MiB. */
   readonly hashWorker?: boolean;
   readonly chunkBytes?: number;
 }
@@ -38,58 +38,69 @@ export interface ReadSummary {
   readonly truncated?: { readonly line: number; readonly bytes: number };
 }
 
+/** The chain over a run of whole lines, as checked by `checkChain`. */
+interface ChainResult {
+  /** Hash of the last line: the next line's prev. */
+  readonly last: string;
+  /** The first line (0-based in the run) whose prev is not the hash of the line before it. */
+  readonly broken?: { readonly index: number; readonly expected: string; readonly found: string };
+}
+
+/**
+ * Checks that each "\n"-ended line's prev (characters 2..44) is the hash of the line before it;
+ * `prev` is the hash of the line before the run. Self-contained: its source also runs in the
+ * worker thread.
+ */
+function checkChain(bytes: Uint8Array, prev: string, hashOf: (b: Uint8Array) => string, skipFirst: boolean): ChainResult {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 0;
+  let index = 0;
+  let broken: ChainResult['broken'];
+  for (;;) {
+    const q = b.indexOf(10, p);
+    if (q < 0) break;
+    if (!broken && !(skipFirst && index === 0)) {
+      const found = b.toString('latin1', p + 2, Math.min(p + 45, q));
+      if (found !== prev) broken = { index, expected: prev, found };
+    }
+    prev = hashOf(bytes.subarray(p, q));
+    p = q + 1;
+    index++;
+  }
+  return broken ? { last: prev, broken } : { last: prev };
+}
+
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { hash } = require('node:crypto');
-parentPort.on('message', ({ id, buf }) => {
-  const bytes = new Uint8Array(buf);
-  const out = [];
-  let p = 0;
-  for (;;) {
-    const q = bytes.indexOf(10, p);
-    if (q < 0) break;
-    out.push(hash('sha256', bytes.subarray(p, q), 'base64url'));
-    p = q + 1;
-  }
-  parentPort.postMessage({ id, hashes: out.join('') });
+const hashOf = (b) => hash('sha256', b, 'base64url');
+${checkChain.toString()}
+parentPort.on('message', ({ id, buf, prev, skipFirst }) => {
+  parentPort.postMessage({ id, result: checkChain(new Uint8Array(buf), prev, hashOf, skipFirst) });
 });`;
 
-/** Line hashes from a worker thread, one request per chunk. */
-class HashPool {
+/** The chain checked in a worker thread, one request per chunk, in parallel with parsing. */
+class ChainWorker {
   private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
-  private readonly waiting = new Map<number, (h: string) => void>();
+  private readonly waiting = new Map<number, (r: ChainResult) => void>();
   private next = 0;
   constructor() {
-    this.worker.on('message', ({ id, hashes }: { id: number; hashes: string }) => {
-      this.waiting.get(id)!(hashes);
+    this.worker.on('message', ({ id, result }: { id: number; result: ChainResult }) => {
+      this.waiting.get(id)!(result);
       this.waiting.delete(id);
     });
-    this.worker.unref();
   }
-  /** Concatenated 43-character hashes of the "\n"-terminated lines in `bytes`. */
-  hashes(bytes: Uint8Array): Promise<string> {
+  check(bytes: Uint8Array, prev: string, skipFirst: boolean): Promise<ChainResult> {
     const id = this.next++;
     const copy = new Uint8Array(bytes); // an ArrayBuffer of its own, to transfer
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage({ id, buf: copy.buffer }, [copy.buffer]);
+      this.worker.postMessage({ id, buf: copy.buffer, prev, skipFirst }, [copy.buffer]);
     });
   }
   close(): Promise<number> {
     return this.worker.terminate();
   }
-}
-
-function hashAll(bytes: Uint8Array): string {
-  const out: string[] = [];
-  let p = 0;
-  for (;;) {
-    const q = bytes.indexOf(10, p);
-    if (q < 0) break;
-    out.push(hashLine(bytes.subarray(p, q)));
-    p = q + 1;
-  }
-  return out.join('');
 }
 
 /**
@@ -109,12 +120,11 @@ export class LogReader {
     const { path } = this;
     const validate = this.options.validate !== false;
     const upcasters = this.options.upcasters ?? UPCASTERS;
-    const chunkBytes = this.options.chunkBytes ?? 4 << 20;
+    const chunkBytes = this.options.chunkBytes ?? 1 << 20;
     const fh = await open(path, 'r');
     const totalBytes = (await fh.stat()).size;
-    const pool = (this.options.hashWorker ?? totalBytes > 8 << 20) ? new HashPool() : undefined;
+    const pool = (this.options.hashWorker ?? totalBytes > 8 << 20) ? new ChainWorker() : undefined;
     const validator = new EventValidator({ schema: validate });
-    const decoder = new StringDecoder('utf8');
     let carry: Buffer = Buffer.alloc(0);
     let position = 0;
     let lineNo = 0;
@@ -137,36 +147,37 @@ export class LogReader {
         }
         const whole = data.subarray(0, lastNl + 1);
         carry = Buffer.from(data.subarray(lastNl + 1));
-        const hashes = pool ? pool.hashes(whole) : Promise.resolve(hashAll(whole));
-        const text = decoder.write(whole);
+        const first = lineNo + 1;
+        const chain = pool ? pool.check(whole, prevHash, first === 1) : Promise.resolve(checkChain(whole, prevHash, hashLine, first === 1));
+        const text = whole.toString('utf8'); // whole lines: no UTF-8 sequence is cut
         const lines = text.split('\n');
         lines.pop(); // the text ends with "\n"
         const batch: PageTrackEvent[] = [];
-        const prevs: string[] = [];
         let failure: LogError | undefined;
-        const first = lineNo + 1;
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i]!;
           const n = first + i;
           if (n === 1) {
             this.header = parseHeader(line, path);
-            prevs.push('');
             continue;
           }
-          if (line.length < PREV_END + 2 || !line.startsWith(PREV_PREFIX) || line.charCodeAt(PREV_END) !== 34 || line.charCodeAt(PREV_END + 1) !== 44) {
-            failure = line.length === 0 ? new LogError(path, n, 'empty line') : new LogError(path, n, `an event line must start with {"prev":"<${HASH_LENGTH}-character hash>",`, 'prev');
+          if (line.length < PREV_END + 3 || !line.startsWith(PREV_PREFIX) || line.charCodeAt(PREV_END) !== 34 || line.charCodeAt(PREV_END + 1) !== 44) {
+            failure = line.length === 0 ? new LogError(path, n, 'empty line') : new LogError(path, n, `an event line must start with ["<${HASH_LENGTH}-character hash>",`, 'prev');
             break;
           }
-          prevs.push(line.slice(PREV_PREFIX.length, PREV_END));
-          let raw: Record<string, unknown>;
+          let arr: unknown;
           try {
-            raw = JSON.parse(line) as Record<string, unknown>;
+            arr = JSON.parse(line); // [prev, seq, cmd, type, v, ...fields]; the worker checked prev
           } catch (err) {
             failure = new LogError(path, n, `malformed JSON (${(err as Error).message})`);
             break;
           }
-          const { prev: _prev, ...rest } = raw;
-          let e = rest;
+          const decoded = Array.isArray(arr) ? decodeEvent(arr, upcasters) : { reason: 'an event line must be a JSON array' };
+          if (isInvalid(decoded)) {
+            failure = new LogError(path, n, decoded.reason, decoded.field);
+            break;
+          }
+          let e = decoded;
           const up = upcast(e, upcasters);
           if (isInvalid(up)) {
             failure = new LogError(path, n, up.reason, up.field);
@@ -180,19 +191,14 @@ export class LogReader {
           }
           batch.push(e as unknown as PageTrackEvent);
         }
-        // The chain, in line order, up to the first failure: a broken link before it wins.
-        const h = await hashes;
-        const upto = failure ? failure.line - first : lines.length;
-        for (let i = 0; i < upto; i++) {
-          const n = first + i;
-          if (n === 1) continue;
-          const want = i === 0 ? prevHash : h.slice((i - 1) * HASH_LENGTH, i * HASH_LENGTH);
-          if (prevs[i] !== want) {
-            throw new LogError(path, n, `chain broken: expected the hash of line ${n - 1} (${want}), found ${prevs[i]}`, 'prev');
-          }
+        // The first problem in line order wins: a broken link before a bad line is reported first.
+        const c = await chain;
+        if (c.broken && (!failure || first + c.broken.index < failure.line)) {
+          const n = first + c.broken.index;
+          throw new LogError(path, n, `chain broken: expected the hash of line ${n - 1} (${c.broken.expected}), found ${c.broken.found}`, 'prev');
         }
         if (failure) throw failure;
-        prevHash = h.slice((lines.length - 1) * HASH_LENGTH, lines.length * HASH_LENGTH);
+        prevHash = c.last;
         lineNo += lines.length;
         consumed += whole.length;
         events += batch.length;
@@ -224,7 +230,7 @@ export async function readAllEvents(path: string, options?: ReadOptions): Promis
 }
 
 function isInvalid(x: Record<string, unknown> | Invalid): x is Invalid {
-  return typeof (x as Invalid).reason === 'string' && !('type' in x);
+  return !('type' in x) && typeof (x as Invalid).reason === 'string';
 }
 
 function parseHeader(line: string, path: string): LogHeader {

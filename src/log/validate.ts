@@ -8,22 +8,36 @@ import { ADDRESS_SPACES, GFN_LIMIT, MEM_MAX_NR_PAGES, MEM_SLOTS_NUM, PAGE_SIZE, 
 import { hex, lpageCount } from '../domain/gfn.js';
 import { EVENT_VERSIONS, type EventType, type PageTrackEvent, WARN_KINDS } from '../events/types.js';
 
-type Check = (v: unknown) => string | undefined;
+/**
+ * A field check: returns why a value is wrong, or undefined. `test`, when present, is the same
+ * test as a JS expression over `x`, which the compiled validators inline (the read hot path).
+ */
+type Check = ((v: unknown) => string | undefined) & { test?: string };
+const withTest = (check: (v: unknown) => string | undefined, test: string): Check => Object.assign(check, { test });
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const range = (min: number, max: number, what = 'an integer'): Check => (v) =>
-  isInt(v) && v >= min && v <= max ? undefined : `must be ${what} in ${min}..${max}, got ${show(v)}`;
+const range = (min: number, max: number, what = 'an integer'): Check =>
+  withTest((v) => (isInt(v) && v >= min && v <= max ? undefined : `must be ${what} in ${min}..${max}, got ${show(v)}`), `(typeof x === 'number' && Number.isSafeInteger(x) && x >= ${min} && x <= ${max})`);
 const oneOf = (values: readonly (string | number | boolean)[]): Check => {
   const set = new Set<unknown>(values);
-  return (v) => (set.has(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${show(v)}`);
+  return withTest(
+    (v) => (set.has(v) ? undefined : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${show(v)}`),
+    `(${values.map((v) => `x === ${JSON.stringify(v)}`).join(' || ')})`,
+  );
 };
-const str: Check = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? undefined : `must be a non-empty string of at most 256 characters, got ${show(v)}`);
-const bool: Check = (v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${show(v)}`);
+const str: Check = withTest(
+  (v) => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? undefined : `must be a non-empty string of at most 256 characters, got ${show(v)}`),
+  `(typeof x === 'string' && x.length > 0 && x.length <= 256)`,
+);
+const bool: Check = withTest((v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${show(v)}`), '(x === true || x === false)');
 const commandRecord: Check = (v) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return `must be an object, got ${show(v)}`;
   const op = (v as { op?: unknown }).op;
   if (typeof op !== 'string' || !(COMMAND_OPS as readonly string[]).includes(op)) return `has an unknown op ${show(op)}`;
-  for (const [k, x] of Object.entries(v)) if (typeof x === 'object' && x !== null) return `has a nested value in '${k}'`;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null) return `has a nested value in '${k}'`;
+  }
   return undefined;
 };
 
@@ -77,11 +91,28 @@ const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'track-queried': { as, gfn, mode: range(-(2 ** 31), 2 ** 31 - 1), active: bool },
 };
 
-/** Compiled: per type, [name, check, optional] plus the number of required fields. */
-const COMPILED = new Map<string, { fields: Array<[string, Check, boolean]>; known: Set<string> }>(
+/** Each type's fields in their on-disk order (after seq, cmd, type, v): the order of SCHEMA. */
+export const FIELD_ORDER: { readonly [T in EventType]: readonly string[] } = Object.fromEntries(
+  Object.entries(SCHEMA).map(([type, fields]) => [type, Object.keys(fields).map((k) => k.replace('?', ''))]),
+) as unknown as { readonly [T in EventType]: readonly string[] };
+
+type ShapeCheck = (o: Record<string, unknown>) => Invalid | undefined;
+
+/**
+ * Per type, a generated function that checks every field inline and, on the first failure, asks
+ * the field's Check for the message. (Unknown fields cannot occur: events are decoded from
+ * positional arrays whose length is checked.)
+ */
+const COMPILED = new Map<string, ShapeCheck>(
   Object.entries(SCHEMA).map(([type, fields]) => {
-    const list = Object.entries(fields).map(([k, c]): [string, Check, boolean] => [k.replace('?', ''), c, k.endsWith('?')]);
-    return [type, { fields: list, known: new Set(['prev', 'seq', 'cmd', 'type', 'v', ...list.map(([k]) => k)]) }];
+    const list = Object.entries(fields).map(([k, c]) => ({ name: k.replace('?', ''), check: c, optional: k.endsWith('?') }));
+    const body = list.map((f, i) => {
+      const test = f.check.test ?? `(C[${i}](x) === undefined)`;
+      const missing = f.optional ? '' : `return { field: ${JSON.stringify(f.name)}, reason: 'is missing' };`;
+      return `x = o[${JSON.stringify(f.name)}]; if (x === undefined) { ${missing} } else if (!${test}) return { field: ${JSON.stringify(f.name)}, reason: C[${i}](x) };`;
+    });
+    const compiled = new Function('C', `return function (o) { let x; ${body.join('\n')} return undefined; };`)(list.map((f) => f.check)) as ShapeCheck;
+    return [type, compiled];
   }),
 );
 
@@ -147,18 +178,7 @@ export class EventValidator {
     const v = e.v as unknown;
     const current = EVENT_VERSIONS[type as EventType];
     if (v !== current) return { field: 'v', reason: `${type} is at version ${current} in this build, got ${show(v)}` };
-    const o = e as unknown as Record<string, unknown>;
-    for (const [name, check, optional] of schema.fields) {
-      const x = o[name];
-      if (x === undefined) {
-        if (!optional) return { field: name, reason: 'is missing' };
-        continue;
-      }
-      const why = check(x);
-      if (why) return { field: name, reason: why };
-    }
-    for (const k in o) if (!schema.known.has(k)) return { field: k, reason: `is not a field of ${type}` };
-    return undefined;
+    return schema(e as unknown as Record<string, unknown>);
   }
 
   private slot(as: number, id: number): SlotInfo | undefined {

@@ -1,7 +1,9 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { EventSink } from '../events/event-log.js';
 import type { PageTrackEvent } from '../events/types.js';
+import { encodeEvent } from './codec.js';
 import { LOG_FORMAT, LogError, type LogHeader, chainLine, creationTime, hashLine, headerLine } from './format.js';
 
 /** Where an existing log ends: what a writer reopened for append continues from. */
@@ -17,10 +19,58 @@ export interface LogTail {
 }
 
 const FLUSH_BYTES = 1 << 20;
+/** Past this many events a writer moves chaining and file writes to a worker thread. */
+const WORKER_AFTER_EVENTS = 200_000;
+
+/**
+ * The worker half of a large write: it chains (prev + SHA-256) and writes the lines the main
+ * thread serialised, so serialising and hashing run on two cores.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { hash } = require('node:crypto');
+const { writeSync, fsyncSync } = require('node:fs');
+let { fd, offset, prev } = workerData;
+let out = [];
+let size = 0;
+function flush() {
+  if (out.length === 0) return;
+  const bytes = Buffer.from(out.join('\\n') + '\\n', 'utf8');
+  out = [];
+  size = 0;
+  let off = 0;
+  while (off < bytes.length) {
+    const n = writeSync(fd, bytes, off, bytes.length - off, offset);
+    off += n;
+    offset += n;
+  }
+}
+parentPort.on('message', (m) => {
+  try {
+    if (m.text !== undefined) {
+      const bodies = m.text.split('\\n');
+      for (let i = 0; i < bodies.length; i++) {
+        const line = '["' + prev + '",' + bodies[i].slice(1);
+        prev = hash('sha256', line, 'base64url');
+        out.push(line);
+        size += line.length;
+      }
+      if (size >= ${FLUSH_BYTES}) flush();
+    } else if (m.close) {
+      flush();
+      fsyncSync(fd);
+      parentPort.postMessage({ done: true, prev, offset });
+    }
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message || err) });
+  }
+});`;
 
 /**
  * Appends events to a log file, chaining each line to the one before. Lines are buffered and
  * written whole, so a crash leaves at most one cut-off line, which `openForAppend` repairs.
+ * Small logs are written on the calling thread; past WORKER_AFTER_EVENTS events the chaining and
+ * writing move to a worker thread.
  */
 export class LogWriter implements EventSink {
   private buf: string[] = [];
@@ -28,6 +78,10 @@ export class LogWriter implements EventSink {
   private closed = false;
   /** Where the next write goes: the end of the file. */
   private offset = 0;
+  private events = 0;
+  private worker: Worker | undefined;
+  private workerError: string | undefined;
+  private done: Promise<{ prev: string }> | undefined;
 
   private constructor(
     readonly path: string,
@@ -59,12 +113,11 @@ export class LogWriter implements EventSink {
       let lastSeq = 0;
       let lastCmd = -1;
       if (end > firstLine.length + 1) {
-        const last = JSON.parse(lastLine) as { seq: number; cmd: number };
-        lastSeq = last.seq;
-        lastCmd = last.cmd;
+        const last = JSON.parse(lastLine) as [string, number, number];
+        lastSeq = last[1];
+        lastCmd = last[2];
       }
       const headHash = hashLine(lastLine);
-      // Appends go to the end: position the fd there (writes below pass an explicit position).
       const writer = new LogWriter(path, fd, headHash);
       writer.offset = end;
       return { writer, tail: { header, headHash, lastSeq, lastCmd, repairedBytes: size - end } };
@@ -74,25 +127,67 @@ export class LogWriter implements EventSink {
     }
   }
 
-  /** The hash of the last line written (or buffered). */
-  get headHash(): string {
-    return this.prev;
-  }
-
   append(batch: readonly PageTrackEvent[]): void {
+    if (this.closed) throw new Error(`${this.path}: append after close`);
+    if (this.workerError) throw new Error(`${this.path}: the log writer failed: ${this.workerError}`);
+    this.events += batch.length;
+    if (this.worker) {
+      if (batch.length === 0) return;
+      const bodies: string[] = new Array<string>(batch.length);
+      for (let i = 0; i < batch.length; i++) bodies[i] = encodeEvent(batch[i]!);
+      this.worker.postMessage({ text: bodies.join('\n') });
+      return;
+    }
     let prev = this.prev;
     for (let i = 0; i < batch.length; i++) {
-      const line = chainLine(prev, JSON.stringify(batch[i]));
+      const line = chainLine(prev, encodeEvent(batch[i]!));
       prev = hashLine(line);
       this.buf.push(line);
       this.size += line.length;
     }
     this.prev = prev;
     if (this.size >= FLUSH_BYTES) this.flush();
+    if (this.events >= WORKER_AFTER_EVENTS) this.startWorker();
   }
 
-  /** Writes buffered lines to the file. */
-  flush(): void {
+  /** Writes everything appended so far and closes the file; resolves to the head hash. */
+  async close(): Promise<string> {
+    if (this.closed) return this.prev;
+    this.closed = true;
+    try {
+      if (this.worker) {
+        this.worker.postMessage({ close: true });
+        const r = await this.done!;
+        this.prev = r.prev;
+        await this.worker.terminate();
+      } else {
+        this.flush();
+        fsyncSync(this.fd);
+      }
+    } finally {
+      closeSync(this.fd);
+    }
+    if (this.workerError) throw new Error(`${this.path}: the log writer failed: ${this.workerError}`);
+    return this.prev;
+  }
+
+  private startWorker(): void {
+    this.flush();
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, offset: this.offset, prev: this.prev } });
+    this.done = new Promise((resolve, reject) => {
+      worker.on('message', (m: { done?: boolean; prev: string; error?: string }) => {
+        if (m.error) {
+          this.workerError = m.error;
+          reject(new Error(m.error));
+        } else if (m.done) resolve(m);
+      });
+      worker.on('error', reject);
+    });
+    this.done.catch(() => {}); // surfaced by append/close
+    this.worker = worker;
+  }
+
+  private flush(): void {
     if (this.buf.length === 0) return;
     const bytes = Buffer.from(this.buf.join('\n') + '\n', 'utf8');
     this.buf = [];
@@ -103,14 +198,6 @@ export class LogWriter implements EventSink {
       off += n;
       this.offset += n;
     }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.flush();
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.closed = true;
   }
 }
 
