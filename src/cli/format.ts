@@ -59,5 +59,7 @@ export function formatState(s: StateSnapshot): string {
   out.push(`TLB flushes: ${s.tlbFlushes}   notifications delivered: ${s.notifications}`);
   const warns = Object.entries(s.warns).filter(([, n]) => n > 0);
   out.push(`WARNs: ${warns.length ? warns.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
+  const bal = Object.entries(s.balances);
+  out.push(`user balances (adds - removes): ${bal.length ? bal.map(([u, n]) => `${u} ${n}`).join(', ') : 'none'}`);
   return out.join('\n');
 }

@@ -110,6 +110,8 @@ class ChainWorker {
 export class LogReader {
   summary: ReadSummary | undefined;
   header: LogHeader | undefined;
+  /** Where the events handed out so far end: the byte offset and line number of the next line. */
+  readonly at = { bytes: 0, line: 1 };
 
   constructor(
     readonly path: string,
@@ -201,6 +203,8 @@ export class LogReader {
         prevHash = c.last;
         lineNo += lines.length;
         consumed += whole.length;
+        this.at.bytes = consumed;
+        this.at.line = lineNo + 1;
         events += batch.length;
         this.options.onProgress?.({ bytes: consumed, totalBytes, events });
         if (batch.length) yield batch;

@@ -27,9 +27,30 @@ export interface SlotState {
   readonly track: readonly Uint16Array[];
   /** disallow_lpage: lpage[level - 2][gfn_to_index(gfn, base, level)]. */
   readonly lpage: readonly Int32Array[];
+  /** The seq of the event that created the arrays: their identity across MOVE and flag changes. */
+  readonly born: number;
+  /**
+   * One byte per CHUNK entries of each array (track modes first, then lpage levels): set when the
+   * chunk changes, so checkpoints and restores copy only changed chunks (src/timetravel).
+   */
+  readonly dirty: readonly Uint8Array[];
 }
 
+/** Entries per dirty-tracking chunk of a slot array. */
+export const CHUNK_SHIFT = 6;
+export const CHUNK = 1 << CHUNK_SHIFT;
+const chunks = (n: number): number => (n + CHUNK - 1) >>> CHUNK_SHIFT;
+
 export const slotKey = (as: number, id: number): number => as * 1024 + id;
+
+/** A slot with zeroed arrays (as kvm_arch_create_memslot allocates them). */
+export function newSlot(as: number, id: number, base: number, npages: number, flags: number, uaddr: number, born: number, modes: number): SlotState {
+  const track: Uint16Array[] = [];
+  for (let m = 0; m < modes; m++) track.push(new Uint16Array(npages));
+  const lpage = HUGE_LEVELS.map((level) => new Int32Array(lpageCount(base, npages, level)));
+  const dirty = [...track, ...lpage].map((a) => new Uint8Array(chunks(a.length)));
+  return freeze({ as, id, base, npages, flags, uaddr, track, lpage, born, dirty });
+}
 
 /** Projection of memslots, gfn_track counts and disallow_lpage counters. */
 export class MemslotProjection {
@@ -54,17 +75,13 @@ export class MemslotProjection {
   }
 
   onCreated(e: MemslotCreated): void {
-    const track: Uint16Array[] = [];
-    for (let m = 0; m < this.modes; m++) track.push(new Uint16Array(e.npages));
-    const lpage = HUGE_LEVELS.map((level) => new Int32Array(lpageCount(e.base, e.npages, level)));
-    this.slots.set(
-      slotKey(e.as, e.slot),
-      freeze({ as: e.as, id: e.slot, base: e.base, npages: e.npages, flags: e.flags, uaddr: e.uaddr, track, lpage }),
-    );
+    this.slots.set(slotKey(e.as, e.slot), newSlot(e.as, e.slot, e.base, e.npages, e.flags, e.uaddr, e.seq, this.modes));
   }
 
   onGuard(e: LpageGuard): void {
-    this.must(e.as, e.slot).lpage[e.level - 2]!.fill(1, e.from, e.to + 1);
+    const s = this.must(e.as, e.slot);
+    s.lpage[e.level - 2]!.fill(1, e.from, e.to + 1);
+    s.dirty[this.modes + e.level - 2]!.fill(1, e.from >>> CHUNK_SHIFT, (e.to >>> CHUNK_SHIFT) + 1);
   }
 
   onFlags(e: MemslotFlagsChanged): void {
@@ -86,11 +103,15 @@ export class MemslotProjection {
 
   onCountStep(e: TrackCountStep): void {
     const s = this.must(e.as, e.slot);
-    s.track[e.mode]![e.gfn - s.base] = e.count;
+    const i = e.gfn - s.base;
+    s.track[e.mode]![i] = e.count;
+    s.dirty[e.mode]![i >>> CHUNK_SHIFT] = 1;
   }
 
   onLpageStep(e: LpageStep): void {
-    this.must(e.as, e.slot).lpage[e.level - 2]![e.index] = e.value;
+    const s = this.must(e.as, e.slot);
+    s.lpage[e.level - 2]![e.index] = e.value;
+    s.dirty[this.modes + e.level - 2]![e.index >>> CHUNK_SHIFT] = 1;
   }
 
   private must(as: number, id: number): SlotState {

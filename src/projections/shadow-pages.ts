@@ -18,6 +18,32 @@ export class ShadowPageProjection {
   /** The highest shadow-page id ever created; ids are never reused. */
   lastId = 0;
 
+  /** The live pages as rows of [sp, as, gfn, level, direct 0/1]. */
+  save(): Float64Array {
+    const out = new Float64Array(this.pages.size * 5);
+    let i = 0;
+    for (const p of this.pages.values()) {
+      out[i++] = p.sp;
+      out[i++] = p.as;
+      out[i++] = p.gfn;
+      out[i++] = p.level;
+      out[i++] = p.direct ? 1 : 0;
+    }
+    return out;
+  }
+
+  /** Replaces the live pages with `rows` (see save), e.g. from a checkpoint. */
+  load(rows: Float64Array, lastId: number): void {
+    this.pages.clear();
+    this.indirect = 0;
+    for (let i = 0; i < rows.length; i += 5) {
+      const direct = rows[i + 4] === 1;
+      this.pages.set(rows[i]!, freeze({ sp: rows[i]!, as: rows[i + 1]!, gfn: rows[i + 2]!, level: rows[i + 3]!, direct }));
+      if (!direct) this.indirect++;
+    }
+    this.lastId = lastId;
+  }
+
   onCreated(e: SpCreated): void {
     this.pages.set(e.sp, freeze({ sp: e.sp, as: e.as, gfn: e.gfn, level: e.level, direct: e.direct }));
     if (!e.direct) this.indirect++;

@@ -47,6 +47,29 @@ export class SpteProjection {
     return sorted(out);
   }
 
+  /** Replaces the whole view with `pairs` ([key, writable 0/1] ...), e.g. from a checkpoint. */
+  load(pairs: Float64Array): void {
+    this.sptes.clear();
+    this.inside.clear();
+    for (let i = 0; i < pairs.length; i += 2) {
+      const key = pairs[i]!;
+      const ref = decode(key, pairs[i + 1] === 1);
+      this.sptes.set(key, ref.writable);
+      this.count(ref, 1);
+    }
+  }
+
+  /** The view as [key, writable 0/1] pairs. */
+  save(): Float64Array {
+    const out = new Float64Array(this.sptes.size * 2);
+    let i = 0;
+    for (const [key, w] of this.sptes) {
+      out[i++] = key;
+      out[i++] = w ? 1 : 0;
+    }
+    return out;
+  }
+
   onInstalled(e: SpteInstalled): void {
     const key = spteKey(e.as, e.level, e.gfn);
     if (!this.sptes.has(key)) this.count(e, 1);

@@ -35,6 +35,7 @@ export class PageTrackState {
     t.lastCmd = e.cmd;
     switch (e.type) {
       case 'track-count-step':
+        t.balances.set(e.user, (t.balances.get(e.user) ?? 0) + e.delta);
         return this.memslots.onCountStep(e);
       case 'lpage-step':
         return this.memslots.onLpageStep(e);

@@ -14,6 +14,8 @@ export class TallyProjection {
   readonly faults: Record<FaultOutcome, number> = { mapped: 0, emulate: 0, mmio: 0 };
   commands = 0;
   rejected = 0;
+  /** Per user: accepted adds minus accepted removes (refused steps do not count). */
+  readonly balances = new Map<string, number>();
   /** Position: the last event applied and its command. */
   lastSeq = 0;
   lastCmd = 0;

@@ -1,0 +1,194 @@
+/**
+ * Moves one live state through a log's history: seek to any point, step by events or commands,
+ * find the next or previous matching event. A seek restores the nearest checkpoint at or before
+ * the target and replays the gap; the events of recently used windows (checkpoint to checkpoint)
+ * stay in memory, so stepping back is a restore plus a replay from memory.
+ */
+import { getProfile } from '../domain/profile.js';
+import type { PageTrackEvent } from '../events/types.js';
+import { PageTrackState } from '../projections/state.js';
+import { CheckpointRestorer } from './checkpoint.js';
+import { type EventFilter, matches } from './filter.js';
+import { type IndexOptions, type LogIndex, openIndex } from './log-index.js';
+import { type Position, PositionError, formatPosition } from './position.js';
+import { scanEvents } from './scan.js';
+
+const WINDOWS_KEPT = 4;
+
+export class TimeMachine {
+  readonly state: PageTrackState;
+  private readonly restorer: CheckpointRestorer;
+  /** Window (checkpoint index) → its events, most recently used last. */
+  private readonly windows = new Map<number, PageTrackEvent[]>();
+  private current = 0;
+  /** The checkpoint the live state descends from, if it was only moved forward since. */
+  private base = -1;
+
+  private constructor(
+    readonly log: string,
+    readonly index: LogIndex,
+  ) {
+    const profile = getProfile(index.log.profile);
+    this.state = new PageTrackState(profile);
+    this.restorer = new CheckpointRestorer(index.checkpoints, index.arrays, profile.trackModes.length);
+    this.restore(0);
+  }
+
+  static async open(log: string, options: IndexOptions = {}): Promise<TimeMachine> {
+    const { index } = await openIndex(log, options);
+    return new TimeMachine(log, index);
+  }
+
+  /** Events in the log. */
+  get total(): number {
+    return this.index.log.events;
+  }
+
+  /** The last event applied (0: none), and its command. */
+  get seq(): number {
+    return this.current;
+  }
+
+  get cmd(): number {
+    return this.state.tallies.lastCmd;
+  }
+
+  /** The event sequence number a position stands for. */
+  async resolve(p: Position): Promise<number> {
+    if (p.kind === 'end') return this.total;
+    if (p.kind === 'event') {
+      if (p.n > this.total) throw new PositionError(`${formatPosition(p)} is beyond the end: ${this.log} has ${this.total} events`);
+      return p.n;
+    }
+    if (p.n > this.index.log.commands) throw new PositionError(`${formatPosition(p)} is beyond the end: the last command of ${this.log} is c${this.index.log.commands}`);
+    // The last event whose command is <= n: find the window by checkpoint, then scan it.
+    const cps = this.index.checkpoints;
+    let w = 0;
+    for (let i = 0; i < cps.length; i++) if (cps[i]!.cmd <= p.n) w = i;
+    let seq = cps[w]!.seq;
+    for (; w < cps.length; w++) {
+      const events = await this.window(w);
+      for (const e of events) {
+        if (e.cmd > p.n) return seq;
+        seq = e.seq;
+      }
+    }
+    return seq;
+  }
+
+  async seekTo(p: Position): Promise<void> {
+    await this.seek(await this.resolve(p));
+  }
+
+  /** Puts the state at "after event `target`". */
+  async seek(target: number): Promise<void> {
+    if (!Number.isSafeInteger(target) || target < 0 || target > this.total) {
+      throw new PositionError(`e${target} is beyond the end: ${this.log} has ${this.total} events`);
+    }
+    const w = this.windowOf(target);
+    if (w !== this.base || target < this.current) this.restore(w);
+    const cp = this.index.checkpoints[w]!;
+    if (target === this.current) return;
+    const events = await this.window(w);
+    for (let i = this.current - cp.seq; i < target - cp.seq; i++) this.state.apply(events[i]!);
+    this.current = target;
+  }
+
+  /** Moves by `n` events (negative: back), clamped to the log. */
+  async stepEvents(n: number): Promise<void> {
+    await this.seek(Math.max(0, Math.min(this.total, this.current + n)));
+  }
+
+  /** Moves to the end of the next command (n > 0) or of the command before the current one (n < 0). */
+  async stepCommands(n: number): Promise<void> {
+    let cmd = this.current === 0 ? -1 : (await this.eventAt(this.current)).cmd;
+    if (n > 0) {
+      const atEnd = this.current === 0 || (await this.resolve({ kind: 'command', n: cmd })) === this.current;
+      cmd = Math.min(this.index.log.commands, cmd + n - (atEnd ? 0 : 1));
+      await this.seek(await this.resolve({ kind: 'command', n: cmd }));
+    } else if (n < 0) {
+      cmd = cmd + n;
+      await this.seek(cmd < 0 ? 0 : await this.resolve({ kind: 'command', n: cmd }));
+    }
+  }
+
+  /** The event with sequence number `seq` (1-based). */
+  async eventAt(seq: number): Promise<PageTrackEvent> {
+    if (seq < 1 || seq > this.total) throw new PositionError(`e${seq} does not exist: ${this.log} has events e1..e${this.total}`);
+    const w = this.windowOf(seq - 1);
+    return (await this.window(w))[seq - 1 - this.index.checkpoints[w]!.seq]!;
+  }
+
+  /**
+   * The next (dir 1) or previous (dir -1) event matching `filter`, from the current position; the
+   * state is not moved. Undefined when there is none.
+   */
+  async find(filter: EventFilter, dir: 1 | -1): Promise<PageTrackEvent | undefined> {
+    const cps = this.index.checkpoints;
+    if (dir > 0) {
+      for (let w = this.windowOf(this.current); w < cps.length; w++) {
+        for (const e of await this.window(w)) if (e.seq > this.current && matches(e, filter)) return e;
+      }
+    } else {
+      for (let w = this.windowOf(Math.max(0, this.current - 1)); w >= 0; w--) {
+        const events = await this.window(w);
+        for (let i = events.length - 1; i >= 0; i--) if (events[i]!.seq <= this.current && matches(events[i]!, filter)) return events[i];
+      }
+    }
+    return undefined;
+  }
+
+  /** Every event in (from, to], in order, window by window. */
+  async *events(from = 0, to = this.total): AsyncGenerator<PageTrackEvent> {
+    for (let w = this.windowOf(from); w < this.index.checkpoints.length; w++) {
+      for (const e of await this.window(w)) {
+        if (e.seq > to) return;
+        if (e.seq > from) yield e;
+      }
+    }
+  }
+
+  /** The checkpoint window holding "after event `seq`": the last checkpoint at or before it. */
+  private windowOf(seq: number): number {
+    const cps = this.index.checkpoints;
+    let lo = 0;
+    let hi = cps.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (cps[mid]!.seq <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private restore(w: number): void {
+    this.restorer.restore(this.state, w);
+    this.current = this.index.checkpoints[w]!.seq;
+    this.base = w;
+  }
+
+  /** The events after checkpoint w up to the next checkpoint, read once and kept (LRU). */
+  private async window(w: number): Promise<PageTrackEvent[]> {
+    const kept = this.windows.get(w);
+    if (kept) {
+      this.windows.delete(w);
+      this.windows.set(w, kept);
+      return kept;
+    }
+    const cps = this.index.checkpoints;
+    const end = w + 1 < cps.length ? cps[w + 1]!.seq : this.total;
+    const events: PageTrackEvent[] = [];
+    if (end > cps[w]!.seq) {
+      outer: for await (const batch of scanEvents(this.log, cps[w]!.offset)) {
+        for (const e of batch) {
+          if (e.seq > end) break outer;
+          events.push(e);
+        }
+        if (events.length && events[events.length - 1]!.seq >= end) break;
+      }
+    }
+    this.windows.set(w, events);
+    if (this.windows.size > WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value!);
+    return events;
+  }
+}
