@@ -11,11 +11,14 @@ import { runScriptFile } from '../script/run-script.js';
 import { formatResult, formatState } from './format.js';
 import { loadState, truncationNote } from './load.js';
 import { progressBar } from './progress.js';
+import { addDebugCommand } from './debug.js';
+import { UsageError, addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
+import { PositionError, parsePosition } from '../timetravel/position.js';
+import { ExprError } from '../timetravel/expr.js';
+import { FilterError } from '../timetravel/filter.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** A usage or input problem: printed as one line, exit status 2. */
-class UsageError extends Error {}
 
 function nonNegativeInt(what: string) {
   return (v: string): number => {
@@ -72,14 +75,24 @@ program
 
 program
   .command('state')
-  .description('print the state after a command or event of a log')
+  .description('print the state at a position of a log (default: its end)')
   .argument('<log>', 'event log')
   .option('--json', 'print JSON (shape in the README)')
-  .option('--command <K>', 'state after command K', nonNegativeInt('--command'))
-  .option('--event <N>', 'state after event N', nonNegativeInt('--event'))
+  .option('--at <P>', 'state at position P: e<N>, c<K>, start or end (through the index)')
+  .option('--command <K>', 'state after command K (a plain replay)', nonNegativeInt('--command'))
+  .option('--event <N>', 'state after event N (a plain replay)', nonNegativeInt('--event'))
+  .option('--interval <N>', 'events between index checkpoints', parseInt10('--interval'))
   .option('--quiet', 'no progress bar')
-  .action(async (log: string, opts: { json?: boolean; command?: number; event?: number; quiet?: boolean }) => {
-    if (opts.command !== undefined && opts.event !== undefined) throw new UsageError('give --command or --event, not both');
+  .action(async (log: string, opts: { json?: boolean; at?: string; command?: number; event?: number; quiet?: boolean; interval?: number }) => {
+    if ([opts.at, opts.command, opts.event].filter((x) => x !== undefined).length > 1) throw new UsageError('give one of --at, --command, --event');
+    if (opts.at !== undefined) {
+      const p = parsePosition(opts.at);
+      const tm = await openMachine(log, opts);
+      await tm.seekTo(p);
+      const snap = snapshot(tm.state, getProfile(tm.state.profile).trackModes);
+      console.log(opts.json ? JSON.stringify(snap, null, 2) : formatState(snap));
+      return;
+    }
     const until = { ...(opts.command !== undefined ? { command: opts.command } : {}), ...(opts.event !== undefined ? { event: opts.event } : {}) };
     const { state, last, summary } = await loadState(log, until, opts.quiet);
     const note = truncationNote(log, summary);
@@ -123,8 +136,22 @@ program
     if (s.truncated) process.exitCode = 1;
   });
 
+addTimeTravelCommands(program);
+addDebugCommand(program);
+
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof LogError || err instanceof UsageError || err instanceof InvalidArgumentError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+  if (err instanceof ExprError) {
+    console.error(`pagetrack: --when: ${err.message}`);
+    process.exit(2);
+  }
+  if (
+    err instanceof LogError ||
+    err instanceof UsageError ||
+    err instanceof PositionError ||
+    err instanceof FilterError ||
+    err instanceof InvalidArgumentError ||
+    (err as NodeJS.ErrnoException).code === 'ENOENT'
+  ) {
     console.error(`pagetrack: ${(err as Error).message}`);
     process.exit(2);
   }

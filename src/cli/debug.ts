@@ -1,0 +1,170 @@
+/**
+ * `pagetrack debug LOG`: a terminal session that moves one state through the log's past. Reads
+ * commands line by line (a terminal or a pipe); the prompt always shows the position.
+ */
+import type { Command } from 'commander';
+import { createInterface } from 'node:readline';
+import { getProfile } from '../domain/profile.js';
+import { hex } from '../domain/gfn.js';
+import { snapshot } from '../projections/snapshot.js';
+import { type FrozenPoint, copyState, diffStates } from '../timetravel/diff.js';
+import { type EventFilter, checkFilter } from '../timetravel/filter.js';
+import { whyTracked } from '../timetravel/history.js';
+import { parsePosition } from '../timetravel/position.js';
+import type { TimeMachine } from '../timetravel/time-machine.js';
+import { formatState } from './format.js';
+import { formatDiff, formatEvent, formatWhy } from './format-events.js';
+import { openMachine, parseGfn, parseInt10 } from './timetravel-commands.js';
+
+const HELP = `commands (P is a position: e<N>, c<K>, start, end):
+  n [N]        forward N events (default 1)       b [N]     back N events
+  nc [N]       forward N commands                  bc [N]    back N commands
+  seek P       go to P                             event [N] show event N (default: the current one)
+  find F...    next event matching filters, e.g. find gfn=0x1234 type=warn user=vgpu0 node=x slot=0 as=0 warn
+  rfind F...   previous event matching
+  state        the whole state here                gfn G     count, lpage, SPTE and why for gfn G
+  mark NAME    bookmark this point                 diff NAME what changed since the bookmark
+  marks        list bookmarks                      help      this text
+  quit`;
+
+function parseFilter(words: string[]): EventFilter {
+  const f: Record<string, unknown> = {};
+  for (const w of words) {
+    const [k, v] = w.split('=', 2) as [string, string | undefined];
+    if (k === 'warn') f.warn = v ?? true;
+    else if (v === undefined) throw new Error(`filter '${w}' needs a value (${k}=...)`);
+    else if (k === 'gfn') f.gfn = parseGfn(v);
+    else if (k === 'slot' || k === 'as') f[k] = parseInt10(k)(v);
+    else if (k === 'type' || k === 'user' || k === 'node') f[k] = v;
+    else throw new Error(`unknown filter '${k}' (gfn, slot, as, type, user, node, warn)`);
+  }
+  return checkFilter(f as EventFilter);
+}
+
+export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStream, print: (s: string) => void, prompt: (s: string) => void): Promise<void> {
+  const marks = new Map<string, FrozenPoint>();
+  const here = () => `e${tm.seq} c${tm.cmd}`;
+  const showCurrent = async () => print(tm.seq === 0 ? `at ${here()} (before the first event)` : `at ${here()}: ${formatEvent(await tm.eventAt(tm.seq))}`);
+  print(`pagetrack debug: ${tm.log}, ${tm.total} events, ${tm.index.checkpoints.length} checkpoints. 'help' lists commands.`);
+  await showCurrent();
+  prompt(`${here()}> `);
+  const rl = createInterface({ input, crlfDelay: Infinity, terminal: false });
+  for await (const raw of rl) {
+    const [cmd = '', ...args] = raw.trim().split(/\s+/);
+    const count = () => (args[0] ? parseInt10('the count')(args[0]) : 1);
+    try {
+      switch (cmd) {
+        case '':
+          break;
+        case 'n':
+        case 'next':
+          await tm.stepEvents(count());
+          await showCurrent();
+          break;
+        case 'b':
+        case 'back':
+          await tm.stepEvents(-count());
+          await showCurrent();
+          break;
+        case 'nc':
+          await tm.stepCommands(count());
+          await showCurrent();
+          break;
+        case 'bc':
+          await tm.stepCommands(-count());
+          await showCurrent();
+          break;
+        case 'seek':
+        case 'g':
+          if (!args[0]) throw new Error('seek needs a position (e<N>, c<K>, start, end)');
+          await tm.seekTo(parsePosition(args[0]));
+          await showCurrent();
+          break;
+        case 'event': {
+          const n = args[0] ? parseInt10('the event')(args[0].replace(/^e/, '')) : tm.seq;
+          print(formatEvent(await tm.eventAt(n)));
+          break;
+        }
+        case 'find':
+        case 'rfind': {
+          const hit = await tm.find(parseFilter(args), cmd === 'find' ? 1 : -1);
+          if (!hit) print(`no ${cmd === 'find' ? 'later' : 'earlier'} event matches`);
+          else {
+            await tm.seek(hit.seq);
+            await showCurrent();
+          }
+          break;
+        }
+        case 'state':
+          print(formatState(snapshot(tm.state, getProfile(tm.state.profile).trackModes)));
+          break;
+        case 'gfn': {
+          if (!args[0]) throw new Error('gfn needs a gfn');
+          const g = parseGfn(args[0]);
+          const as = args[1] ? parseInt10('the address space')(args[1]) : 0;
+          const slot = tm.state.memslots.find(as, g);
+          if (!slot) {
+            print(`no memslot of address space ${as} holds gfn ${hex(g)} at ${here()}`);
+            break;
+          }
+          const spte = tm.state.sptes.covering(as, g);
+          const l2 = slot.lpage[0]![Math.floor(g / 512) - Math.floor(slot.base / 512)];
+          const l3 = slot.lpage[1]![Math.floor(g / 262144) - Math.floor(slot.base / 262144)];
+          print(`gfn ${hex(g)} (as ${as}, slot ${slot.id}): count ${slot.track[0]![g - slot.base]}, disallow_lpage 2M ${l2} 1G ${l3}, SPTE ${spte ? `level ${spte.level} ${spte.writable ? 'writable' : 'read-only'}` : 'none'}`);
+          const at = tm.seq;
+          const w = await whyTracked(tm, g, as, at);
+          print(formatWhy(w));
+          break;
+        }
+        case 'mark':
+          if (!args[0]) throw new Error('mark needs a name');
+          marks.set(args[0], copyState(tm.state, tm.seq));
+          print(`marked ${args[0]} at ${here()}`);
+          break;
+        case 'marks':
+          print(marks.size ? [...marks].map(([k, p]) => `${k} e${p.seq}`).join('\n') : 'no bookmarks');
+          break;
+        case 'diff': {
+          const m = args[0] ? marks.get(args[0]) : undefined;
+          if (!m) throw new Error(args[0] ? `no bookmark '${args[0]}' (marks: ${[...marks.keys()].join(', ') || 'none'})` : 'diff needs a bookmark name');
+          print(formatDiff(diffStates(m, copyState(tm.state, tm.seq))));
+          break;
+        }
+        case 'help':
+        case '?':
+          print(HELP);
+          break;
+        case 'quit':
+        case 'q':
+        case 'exit':
+          rl.close();
+          return;
+        default:
+          print(`unknown command '${cmd}'; 'help' lists commands`);
+      }
+    } catch (err) {
+      print(`error: ${(err as Error).message}`);
+    }
+    prompt(`${here()}> `);
+  }
+}
+
+export function addDebugCommand(program: Command): void {
+  program
+    .command('debug')
+    .description('a terminal session to move through the log: step, back, seek, show a gfn, diff from a bookmark')
+    .argument('<log>', 'event log')
+    .option('--at <P>', 'start position', 'start')
+    .option('--interval <N>', 'events between index checkpoints', parseInt10('--interval'))
+    .option('--quiet', 'no progress bar')
+    .action(async (log: string, o: { at: string; interval?: number; quiet?: boolean }) => {
+      const tm = await openMachine(log, o);
+      await tm.seekTo(parsePosition(o.at));
+      await runDebugSession(
+        tm,
+        process.stdin,
+        (s) => console.log(s),
+        (s) => process.stdout.write(s),
+      );
+    });
+}

@@ -1,0 +1,68 @@
+import Table from 'cli-table3';
+import { hex } from '../domain/gfn.js';
+import type { PageTrackEvent } from '../events/types.js';
+import type { StateDiff } from '../timetravel/diff.js';
+import type { Touch, WhyTracked } from '../timetravel/history.js';
+
+const HEX_FIELDS = new Set(['gfn', 'gpa', 'base', 'old', 'uaddr']);
+
+/** One line: `e12 c3 track-count-step as=0 slot=0 gfn=0x10 ...`. */
+export function formatEvent(e: PageTrackEvent): string {
+  const parts = [`e${e.seq}`, `c${e.cmd}`, e.type];
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'seq' || k === 'cmd' || k === 'type' || k === 'v' || v === undefined) continue;
+    if (k === 'command') parts.push(JSON.stringify(v));
+    else parts.push(`${k}=${typeof v === 'number' && HEX_FIELDS.has(k) && !(k === 'old' && e.type === 'memslot-flags-changed') ? hex(v) : typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return parts.join(' ');
+}
+
+function table(head: string[], rows: Array<Array<string | number>>): string {
+  const t = new Table({ head, style: { head: [], border: [] } });
+  for (const r of rows) t.push(r.map(String));
+  return t.toString();
+}
+
+export function formatTouches(touches: readonly Touch[]): string {
+  if (touches.length === 0) return '  (none)';
+  return table(
+    ['event', 'what', 'command'],
+    touches.map((t) => [`e${t.event.seq}`, formatEvent(t.event).split(' ').slice(2).join(' '), t.command ? `c${t.event.cmd} ${t.command.op}` : `c${t.event.cmd}`]),
+  );
+}
+
+export function formatWhy(w: WhyTracked): string {
+  const out = [`gfn ${hex(w.gfn)} in address space ${w.as} after e${w.at}: count ${w.count}${w.slot ? ` (slot ${w.slot.id}, base ${hex(w.slot.base)})` : ''}`];
+  out.push(`unmatched adds (${w.adds.length}), by user:`);
+  out.push(formatTouches(w.adds));
+  if (w.steals.length) {
+    out.push(`removes that took another user's unit (${w.steals.length}, spec B1):`);
+    out.push(formatTouches(w.steals));
+  }
+  if (w.refused.length) {
+    out.push(`steps the kernel refused with a WARN (${w.refused.length}, spec B2):`);
+    out.push(formatTouches(w.refused));
+  }
+  return out.join('\n');
+}
+
+export function formatDiff(d: StateDiff): string {
+  const out = [`from e${d.from} to e${d.to}`];
+  const s = d.slots;
+  if (s.added.length + s.removed.length + s.changed.length) out.push(`slots: +${s.added.join(',') || '-'} -${s.removed.join(',') || '-'} ~${s.changed.join(',') || '-'}`);
+  out.push(`track counts changed: ${d.counts.length}`);
+  if (d.counts.length) out.push(table(['as', 'slot', 'gfn', 'before', 'after'], d.counts.slice(0, 200).map(([as, slot, g, b, a]) => [as, slot, hex(g), b, a])));
+  if (d.counts.length > 200) out.push(`  (${d.counts.length - 200} more; --json lists all)`);
+  out.push(`disallow_lpage changed: ${d.lpage.length}`);
+  if (d.lpage.length) out.push(table(['as', 'slot', 'level', 'frame gfn', 'before', 'after'], d.lpage.slice(0, 200).map(([as, slot, l, g, b, a]) => [as, slot, l === 2 ? '2M' : '1G', hex(g), b, a])));
+  const sp = d.sptes;
+  out.push(`SPTEs: ${sp.added.length} added, ${sp.removed.length} removed, ${sp.changed.length} changed writability`);
+  out.push(`shadow pages: ${d.shadowPages.created.length} created, ${d.shadowPages.zapped.length} zapped`);
+  if (d.notifiers) out.push(`notifiers: ${d.notifiers.before.join(' -> ') || '(none)'}  =>  ${d.notifiers.after.join(' -> ') || '(none)'}`);
+  const warns = Object.entries(d.warns);
+  out.push(`WARNs: ${warns.length ? warns.map(([k, [b, a]]) => `${k} ${b} -> ${a}`).join(', ') : 'unchanged'}`);
+  out.push(`TLB flushes ${d.tlbFlushes[0]} -> ${d.tlbFlushes[1]}; notifications ${d.notifications[0]} -> ${d.notifications[1]}`);
+  const bal = Object.entries(d.balances);
+  if (bal.length) out.push(`balances: ${bal.map(([u, [b, a]]) => `${u} ${b} -> ${a}`).join(', ')}`);
+  return out.join('\n');
+}
