@@ -63,7 +63,7 @@ describe('seek (fast-check)', () => {
           }
         }
       }),
-      { numRuns: 80 },
+      { numRuns: 150 },
     );
   });
 });

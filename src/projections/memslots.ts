@@ -43,11 +43,24 @@ const chunks = (n: number): number => (n + CHUNK - 1) >>> CHUNK_SHIFT;
 
 export const slotKey = (as: number, id: number): number => as * 1024 + id;
 
-/** A slot with zeroed arrays (as kvm_arch_create_memslot allocates them). */
-export function newSlot(as: number, id: number, base: number, npages: number, flags: number, uaddr: number, born: number, modes: number): SlotState {
+/**
+ * A slot with zeroed arrays (as kvm_arch_create_memslot allocates them). `lpageLengths` recreates
+ * arrays a 4.6 MOVE carried over, which keep the sizes computed for the base at creation.
+ */
+export function newSlot(
+  as: number,
+  id: number,
+  base: number,
+  npages: number,
+  flags: number,
+  uaddr: number,
+  born: number,
+  modes: number,
+  lpageLengths: readonly number[] = HUGE_LEVELS.map((level) => lpageCount(base, npages, level)),
+): SlotState {
   const track: Uint16Array[] = [];
   for (let m = 0; m < modes; m++) track.push(new Uint16Array(npages));
-  const lpage = HUGE_LEVELS.map((level) => new Int32Array(lpageCount(base, npages, level)));
+  const lpage = lpageLengths.map((n) => new Int32Array(n));
   const dirty = [...track, ...lpage].map((a) => new Uint8Array(chunks(a.length)));
   return freeze({ as, id, base, npages, flags, uaddr, track, lpage, born, dirty });
 }

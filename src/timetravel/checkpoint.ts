@@ -11,8 +11,8 @@ import type { PageTrackState } from '../projections/state.js';
 
 export interface SmallState {
   readonly profile: string;
-  /** [as, id, base, npages, flags, uaddr, born] per slot */
-  readonly slots: ReadonlyArray<readonly [number, number, number, number, number, number, number]>;
+  /** [as, id, base, npages, flags, uaddr, born, 2M lpage entries, 1G lpage entries] per slot */
+  readonly slots: ReadonlyArray<readonly [number, number, number, number, number, number, number, number, number]>;
   readonly sptes: Float64Array;
   readonly sps: Float64Array;
   readonly lastSp: number;
@@ -99,7 +99,7 @@ function saveSmall(state: PageTrackState): SmallState {
   const t = state.tallies;
   return {
     profile: state.profile,
-    slots: [...state.memslots.slots.values()].map((s) => [s.as, s.id, s.base, s.npages, s.flags, s.uaddr, s.born] as const),
+    slots: [...state.memslots.slots.values()].map((s) => [s.as, s.id, s.base, s.npages, s.flags, s.uaddr, s.born, s.lpage[0]!.length, s.lpage[1]!.length] as const),
     sptes: state.sptes.save(),
     sps: state.shadowPages.save(),
     lastSp: state.shadowPages.lastId,
@@ -160,11 +160,11 @@ export class CheckpointRestorer {
       if (!m || m[6] !== s.born) slots.delete(key);
     }
     for (const m of small.slots) {
-      const [as, id, base, npages, flags, uaddr, born] = m;
+      const [as, id, base, npages, flags, uaddr, born, l2, l3] = m;
       const key = slotKey(as, id);
       let s = slots.get(key);
       if (!s) {
-        s = newSlot(as, id, base, npages, flags, uaddr, born, this.modes);
+        s = newSlot(as, id, base, npages, flags, uaddr, born, this.modes, [l2, l3]);
         slots.set(key, s);
       } else if (s.base !== base || s.flags !== flags) {
         s = freeze({ ...s, base, flags });
