@@ -75,12 +75,33 @@ const { parentPort } = require('node:worker_threads');
 const { hash } = require('node:crypto');
 const hashOf = (b) => hash('sha256', b, 'base64url');
 ${checkChain.toString()}
-parentPort.on('message', ({ id, buf, prev, skipFirst }) => {
-  parentPort.postMessage({ id, result: checkChain(new Uint8Array(buf), prev, hashOf, skipFirst) });
+let prev = '';
+parentPort.on('message', ({ id, buf, skipFirst }) => {
+  const result = checkChain(new Uint8Array(buf), prev, hashOf, skipFirst);
+  prev = result.last;
+  parentPort.postMessage({ id, result });
 });`;
 
+/** Checks the chain run by run, in order, carrying the last hash from one run to the next. */
+interface ChainChecker {
+  check(bytes: Uint8Array, skipFirst: boolean): Promise<ChainResult>;
+  close(): Promise<unknown>;
+}
+
+class InlineChain implements ChainChecker {
+  private prev = '';
+  check(bytes: Uint8Array, skipFirst: boolean): Promise<ChainResult> {
+    const r = checkChain(bytes, this.prev, hashLine, skipFirst);
+    this.prev = r.last;
+    return Promise.resolve(r);
+  }
+  close(): Promise<unknown> {
+    return Promise.resolve();
+  }
+}
+
 /** The chain checked in a worker thread, one request per chunk, in parallel with parsing. */
-class ChainWorker {
+class ChainWorker implements ChainChecker {
   private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
   private readonly waiting = new Map<number, (r: ChainResult) => void>();
   private next = 0;
@@ -90,12 +111,12 @@ class ChainWorker {
       this.waiting.delete(id);
     });
   }
-  check(bytes: Uint8Array, prev: string, skipFirst: boolean): Promise<ChainResult> {
+  check(bytes: Uint8Array, skipFirst: boolean): Promise<ChainResult> {
     const id = this.next++;
     const copy = new Uint8Array(bytes); // an ArrayBuffer of its own, to transfer
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage({ id, buf: copy.buffer, prev, skipFirst }, [copy.buffer]);
+      this.worker.postMessage({ id, buf: copy.buffer, skipFirst }, [copy.buffer]);
     });
   }
   close(): Promise<number> {
@@ -125,34 +146,48 @@ export class LogReader {
     const chunkBytes = this.options.chunkBytes ?? 1 << 20;
     const fh = await open(path, 'r');
     const totalBytes = (await fh.stat()).size;
-    const pool = (this.options.hashWorker ?? totalBytes > 8 << 20) ? new ChainWorker() : undefined;
+    const chain: ChainChecker = (this.options.hashWorker ?? totalBytes > 8 << 20) ? new ChainWorker() : new InlineChain();
     const validator = new EventValidator({ schema: validate });
     let carry: Buffer = Buffer.alloc(0);
     let position = 0;
+    let eof = false;
     let lineNo = 0;
-    let prevHash = '';
+    let linesPosted = 0;
     let events = 0;
     let consumed = 0;
-    try {
-      let pending = fh.read(Buffer.allocUnsafe(chunkBytes), 0, chunkBytes, 0);
-      for (;;) {
-        const { bytesRead, buffer } = await pending;
+    let prevHash = '';
+    /** The next run of whole lines, with its chain check already posted (so it runs ahead). */
+    const nextRun = async (): Promise<{ whole: Buffer; chain: Promise<ChainResult> } | undefined> => {
+      while (!eof) {
+        const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(chunkBytes), 0, chunkBytes, position);
         position += bytesRead;
-        const eof = bytesRead === 0;
-        if (!eof) pending = fh.read(Buffer.allocUnsafe(chunkBytes), 0, chunkBytes, position);
+        if (bytesRead === 0) {
+          eof = true;
+          break;
+        }
         const data = carry.length ? Buffer.concat([carry, buffer.subarray(0, bytesRead)]) : buffer.subarray(0, bytesRead);
         const lastNl = data.lastIndexOf(10);
         if (lastNl < 0) {
-          if (eof) break;
           carry = Buffer.from(data);
           continue;
         }
         const whole = data.subarray(0, lastNl + 1);
         carry = Buffer.from(data.subarray(lastNl + 1));
+        const first = linesPosted === 0;
+        let n = 0;
+        for (let i = whole.indexOf(10); i >= 0; i = whole.indexOf(10, i + 1)) n++;
+        linesPosted += n;
+        return { whole, chain: chain.check(whole, first) };
+      }
+      return undefined;
+    };
+    try {
+      let run = await nextRun();
+      while (run) {
+        const ahead = nextRun(); // read and chain-check the next run while this one is parsed
+        const { whole } = run;
         const first = lineNo + 1;
-        const chain = pool ? pool.check(whole, prevHash, first === 1) : Promise.resolve(checkChain(whole, prevHash, hashLine, first === 1));
-        const text = whole.toString('utf8'); // whole lines: no UTF-8 sequence is cut
-        const lines = text.split('\n');
+        const lines = whole.toString('utf8').split('\n'); // whole lines: no UTF-8 sequence is cut
         lines.pop(); // the text ends with "\n"
         const batch: PageTrackEvent[] = [];
         let failure: LogError | undefined;
@@ -169,7 +204,7 @@ export class LogReader {
           }
           let arr: unknown;
           try {
-            arr = JSON.parse(line); // [prev, seq, cmd, type, v, ...fields]; the worker checked prev
+            arr = JSON.parse(line); // [prev, seq, cmd, type, v, ...fields]; the chain checker reads prev
           } catch (err) {
             failure = new LogError(path, n, `malformed JSON (${(err as Error).message})`);
             break;
@@ -179,13 +214,11 @@ export class LogReader {
             failure = new LogError(path, n, decoded.reason, decoded.field);
             break;
           }
-          let e = decoded;
-          const up = upcast(e, upcasters);
-          if (isInvalid(up)) {
-            failure = new LogError(path, n, up.reason, up.field);
+          const e = upcast(decoded, upcasters);
+          if (isInvalid(e)) {
+            failure = new LogError(path, n, e.reason, e.field);
             break;
           }
-          e = up;
           const bad = validator.check(e as unknown as PageTrackEvent);
           if (bad) {
             failure = new LogError(path, n, bad.reason, bad.field);
@@ -194,12 +227,16 @@ export class LogReader {
           batch.push(e as unknown as PageTrackEvent);
         }
         // The first problem in line order wins: a broken link before a bad line is reported first.
-        const c = await chain;
+        const c = await run.chain;
         if (c.broken && (!failure || first + c.broken.index < failure.line)) {
           const n = first + c.broken.index;
+          await ahead.catch(() => undefined);
           throw new LogError(path, n, `chain broken: expected the hash of line ${n - 1} (${c.broken.expected}), found ${c.broken.found}`, 'prev');
         }
-        if (failure) throw failure;
+        if (failure) {
+          await ahead.catch(() => undefined);
+          throw failure;
+        }
         prevHash = c.last;
         lineNo += lines.length;
         consumed += whole.length;
@@ -208,7 +245,7 @@ export class LogReader {
         events += batch.length;
         this.options.onProgress?.({ bytes: consumed, totalBytes, events });
         if (batch.length) yield batch;
-        if (eof) break;
+        run = await ahead;
       }
       if (!this.header) throw new LogError(path, 1, totalBytes === 0 ? 'the log is empty' : 'the log has no whole header line');
       this.summary = {
@@ -220,7 +257,7 @@ export class LogReader {
       };
     } finally {
       await fh.close();
-      await pool?.close();
+      await chain.close();
     }
   }
 }

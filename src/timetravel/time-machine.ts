@@ -14,12 +14,22 @@ import { type Position, PositionError, formatPosition } from './position.js';
 import { scanEvents } from './scan.js';
 
 const WINDOWS_KEPT = 4;
+/** Windows are read lazily in pieces of this size, so a seek parses only up to its target. */
+const WINDOW_READ_BYTES = 256 << 10;
+
+interface Window {
+  readonly events: PageTrackEvent[];
+  /** The last event of the window (the next checkpoint's seq, or the log's end). */
+  readonly end: number;
+  /** Where the rest comes from, until it has been read. */
+  source: AsyncGenerator<PageTrackEvent[]> | undefined;
+}
 
 export class TimeMachine {
   readonly state: PageTrackState;
   private readonly restorer: CheckpointRestorer;
-  /** Window (checkpoint index) → its events, most recently used last. */
-  private readonly windows = new Map<number, PageTrackEvent[]>();
+  /** Window (checkpoint index) → its events read so far, most recently used last. */
+  private readonly windows = new Map<number, Window>();
   private current = 0;
   /** The checkpoint the live state descends from, if it was only moved forward since. */
   private base = -1;
@@ -37,6 +47,12 @@ export class TimeMachine {
   static async open(log: string, options: IndexOptions = {}): Promise<TimeMachine> {
     const { index } = await openIndex(log, options);
     return new TimeMachine(log, index);
+  }
+
+  /** Closes the files of partly read windows. */
+  async close(): Promise<void> {
+    for (const w of this.windows.values()) await w.source?.return(undefined);
+    this.windows.clear();
   }
 
   /** Events in the log. */
@@ -89,7 +105,7 @@ export class TimeMachine {
     if (w !== this.base || target < this.current) this.restore(w);
     const cp = this.index.checkpoints[w]!;
     if (target === this.current) return;
-    const events = await this.window(w);
+    const events = await this.window(w, target);
     for (let i = this.current - cp.seq; i < target - cp.seq; i++) this.state.apply(events[i]!);
     this.current = target;
   }
@@ -116,7 +132,7 @@ export class TimeMachine {
   async eventAt(seq: number): Promise<PageTrackEvent> {
     if (seq < 1 || seq > this.total) throw new PositionError(`e${seq} does not exist: ${this.log} has events e1..e${this.total}`);
     const w = this.windowOf(seq - 1);
-    return (await this.window(w))[seq - 1 - this.index.checkpoints[w]!.seq]!;
+    return (await this.window(w, seq))[seq - 1 - this.index.checkpoints[w]!.seq]!;
   }
 
   /**
@@ -167,28 +183,42 @@ export class TimeMachine {
     this.base = w;
   }
 
-  /** The events after checkpoint w up to the next checkpoint, read once and kept (LRU). */
-  private async window(w: number): Promise<PageTrackEvent[]> {
-    const kept = this.windows.get(w);
-    if (kept) {
-      this.windows.delete(w);
-      this.windows.set(w, kept);
-      return kept;
-    }
+  /**
+   * The events after checkpoint w, read at least up to event `need` (all of them by default);
+   * kept for the most recently used windows.
+   */
+  private async window(w: number, need = Number.POSITIVE_INFINITY): Promise<PageTrackEvent[]> {
     const cps = this.index.checkpoints;
-    const end = w + 1 < cps.length ? cps[w + 1]!.seq : this.total;
-    const events: PageTrackEvent[] = [];
-    if (end > cps[w]!.seq) {
-      outer: for await (const batch of scanEvents(this.log, cps[w]!.offset)) {
-        for (const e of batch) {
-          if (e.seq > end) break outer;
-          events.push(e);
-        }
-        if (events.length && events[events.length - 1]!.seq >= end) break;
+    let win = this.windows.get(w);
+    if (win) {
+      this.windows.delete(w);
+      this.windows.set(w, win);
+    } else {
+      const end = w + 1 < cps.length ? cps[w + 1]!.seq : this.total;
+      win = { events: [], end, source: end > cps[w]!.seq ? scanEvents(this.log, cps[w]!.offset, WINDOW_READ_BYTES) : undefined };
+      this.windows.set(w, win);
+      if (this.windows.size > WINDOWS_KEPT) {
+        const oldest = this.windows.keys().next().value!;
+        await this.windows.get(oldest)!.source?.return(undefined);
+        this.windows.delete(oldest);
       }
     }
-    this.windows.set(w, events);
-    if (this.windows.size > WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value!);
-    return events;
+    const want = Math.min(need, win.end);
+    while (win.source && cps[w]!.seq + win.events.length < want) {
+      const r = await win.source.next();
+      if (r.done) {
+        win.source = undefined;
+        break;
+      }
+      for (const e of r.value) {
+        if (e.seq > win.end) break;
+        win.events.push(e);
+      }
+      if (cps[w]!.seq + win.events.length >= win.end) {
+        await win.source.return(undefined);
+        win.source = undefined;
+      }
+    }
+    return win.events;
   }
 }
