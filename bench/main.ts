@@ -10,14 +10,14 @@ import type { PageTrackEvent } from '../src/events/types.js';
 import { projectInto } from '../src/projections/replay.js';
 import { snapshot } from '../src/projections/snapshot.js';
 import { PageTrackState } from '../src/projections/state.js';
-import { GUEST_PAGES, prng, runHotSetWorkload } from './workload.js';
+import { GUEST_PAGES, runHotSetWorkload } from './workload.js';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogWriter } from '../src/log/writer.js';
 import { LogReader } from '../src/log/reader.js';
-import { DEFAULT_INTERVAL, buildIndex, saveIndex } from '../src/timetravel/log-index.js';
-import { TimeMachine } from '../src/timetravel/time-machine.js';
+import { execFileSync } from 'node:child_process';
+import { DEFAULT_INTERVAL } from '../src/timetravel/log-index.js';
 
 const N = Number(process.env.PAGETRACK_BENCH_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.PAGETRACK_BENCH_RUNS ?? 5);
@@ -104,41 +104,13 @@ const readSecondsPerGiB = (2 ** 30 / (bytes / events.length)) / median(readRates
 console.log(`log:    write ${fmt(median(writeRates))} events/s (target >= 1 M/s); read + validate + chain ${fmt(median(readRates))} events/s (target >= 1 M/s), medians of ${writeRates.length}`);
 console.log(`        ${(bytes / events.length).toFixed(1)} bytes/event on disk (${mib(bytes)} for ${events.length.toLocaleString()} events); verify takes ${readSecondsPerGiB.toFixed(1)} s per GiB`);
 
-// 6. Time travel on the same log: index build, random seeks, steps back; then K against seek time and size.
-async function timeTravel(path: string, interval: number, seeks: number, label: string) {
-  t0 = performance.now();
-  const index = await buildIndex(path, { interval });
-  const buildMs = performance.now() - t0;
-  await saveIndex(path, index);
-  const tm = await TimeMachine.open(path, { interval });
-  const rnd = prng(7);
-  const seekMs: number[] = [];
-  for (let i = 0; i < seeks; i++) {
-    const target = Math.floor(rnd() * (tm.total + 1));
-    const s0 = performance.now();
-    await tm.seek(target);
-    seekMs.push(performance.now() - s0);
-  }
-  const backMs: number[] = [];
-  for (let i = 0; i < seeks; i++) {
-    if (tm.seq === 0) await tm.seek(tm.total);
-    const s0 = performance.now();
-    await tm.stepEvents(-1);
-    backMs.push(performance.now() - s0);
-  }
-  await tm.close();
-  const cpBytes = index.checkpoints.reduce((n, c) => n + c.data.byteLength + c.dir.byteLength + c.small.sptes.byteLength + c.small.sps.byteLength, 0);
-  const idxBytes = statSync(`${path}.idx`).size;
-  const events = index.log.events;
-  console.log(
-    `${label} K=${interval.toLocaleString()}: index build ${fmt(events / (buildMs / 1000))} events/s; seek median ${median(seekMs).toFixed(1)} ms (p90 ${[...seekMs].sort((a, b) => a - b)[Math.floor(seeks * 0.9)]!.toFixed(1)}); step back median ${median(backMs).toFixed(2)} ms; ${index.checkpoints.length} checkpoints, ${mib(cpBytes)} in memory, index file ${mib(idxBytes)} (${(idxBytes / events).toFixed(1)} bytes/event)`,
-  );
-}
-await timeTravel(logPath, DEFAULT_INTERVAL, 1000, 'travel: ');
-// K sweep on a 2-million-event prefix of the same workload.
+// 6. Time travel on the same log, each measurement in its own process; then K against seek time and size on a prefix.
+const travel = (path: string, k: number, seeks: number, label: string) =>
+  execFileSync(process.execPath, ['--max-semi-space-size=64', join(import.meta.dirname, 'travel.js'), path, String(k), String(seeks), label], { stdio: 'inherit' });
+travel(logPath, DEFAULT_INTERVAL, 1000, `travel: ${(events.length / 1e6).toFixed(0)}M events `);
 {
-  const small = join(tmp, 'prefix.log.ndjson');
-  const w = LogWriter.create(small, 'linux-4.6', '2026-01-01T00:00:00.000Z');
+  const prefix = join(tmp, 'prefix.log.ndjson');
+  const w = LogWriter.create(prefix, 'linux-4.6', '2026-01-01T00:00:00.000Z');
   let n = 0;
   for (const b of batches) {
     if (n >= 2_000_000) break;
@@ -146,6 +118,6 @@ await timeTravel(logPath, DEFAULT_INTERVAL, 1000, 'travel: ');
     n += b.length;
   }
   await w.close();
-  for (const k of [10_000, 25_000, 50_000, 100_000]) await timeTravel(small, k, 300, `        2M prefix`);
+  for (const k of [10_000, 25_000, 50_000, 100_000]) travel(prefix, k, 300, '        2M prefix ');
 }
 rmSync(tmp, { recursive: true, force: true });

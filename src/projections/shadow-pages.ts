@@ -17,12 +17,14 @@ export class ShadowPageProjection {
   indirect = 0;
   /** The highest shadow-page id ever created; ids are never reused. */
   lastId = 0;
+  /** Ids created or zapped since `touched` was last reset (time travel's cheap restores). */
+  touched: Set<number> | undefined;
 
-  /** The live pages as rows of [sp, as, gfn, level, direct 0/1]. */
+  /** The live pages as rows of [sp, as, gfn, level, direct 0/1], by id. */
   save(): Float64Array {
     const out = new Float64Array(this.pages.size * 5);
     let i = 0;
-    for (const p of this.pages.values()) {
+    for (const p of [...this.pages.values()].sort((a, b) => a.sp - b.sp)) {
       out[i++] = p.sp;
       out[i++] = p.as;
       out[i++] = p.gfn;
@@ -44,13 +46,41 @@ export class ShadowPageProjection {
     this.lastId = lastId;
   }
 
+  /**
+   * Puts back the pages `touched` names as they are in `rows` (sorted by id, see save), leaving
+   * the rest: a restore to the checkpoint this state was last restored from.
+   */
+  revert(rows: Float64Array, lastId: number, indirect: number): void {
+    for (const sp of this.touched ?? []) {
+      let lo = 0;
+      let hi = rows.length / 5 - 1;
+      let at = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const v = rows[mid * 5]!;
+        if (v === sp) {
+          at = mid * 5;
+          break;
+        }
+        if (v < sp) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      if (at < 0) this.pages.delete(sp);
+      else this.pages.set(sp, freeze({ sp, as: rows[at + 1]!, gfn: rows[at + 2]!, level: rows[at + 3]!, direct: rows[at + 4] === 1 }));
+    }
+    this.lastId = lastId;
+    this.indirect = indirect;
+  }
+
   onCreated(e: SpCreated): void {
+    this.touched?.add(e.sp);
     this.pages.set(e.sp, freeze({ sp: e.sp, as: e.as, gfn: e.gfn, level: e.level, direct: e.direct }));
     if (!e.direct) this.indirect++;
     if (e.sp > this.lastId) this.lastId = e.sp;
   }
 
   onZapped(e: SpZapped): void {
+    this.touched?.add(e.sp);
     const p = this.pages.get(e.sp);
     if (!p) throw new Error(`event zaps shadow page ${e.sp}, which is not live`);
     this.pages.delete(e.sp);

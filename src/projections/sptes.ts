@@ -19,6 +19,25 @@ export class SpteProjection {
   readonly sptes = new Map<number, boolean>();
   /** key of a huge frame → keys of the smaller SPTEs inside it, to find them without a scan. */
   private readonly inside = new Map<number, Set<number>>();
+  /** Keys changed since `touched` was last reset (time travel's cheap restores). */
+  touched: Set<number> | undefined;
+
+  /** Puts back the SPTEs `touched` names as they are in `saved` (key → writable), leaving the rest. */
+  revert(saved: ReadonlyMap<number, boolean>): void {
+    for (const key of this.touched ?? []) {
+      const w = saved.get(key);
+      const had = this.sptes.has(key);
+      if (w === undefined) {
+        if (had) {
+          this.sptes.delete(key);
+          this.count(decode(key, false), -1);
+        }
+      } else {
+        if (!had) this.count(decode(key, w), 1);
+        this.sptes.set(key, w);
+      }
+    }
+  }
 
   get size(): number {
     return this.sptes.size;
@@ -72,16 +91,21 @@ export class SpteProjection {
 
   onInstalled(e: SpteInstalled): void {
     const key = spteKey(e.as, e.level, e.gfn);
+    this.touched?.add(key);
     if (!this.sptes.has(key)) this.count(e, 1);
     this.sptes.set(key, e.writable);
   }
 
   onZapped(e: SpteZapped): void {
-    if (this.sptes.delete(spteKey(e.as, e.level, e.gfn))) this.count(e, -1);
+    const key = spteKey(e.as, e.level, e.gfn);
+    this.touched?.add(key);
+    if (this.sptes.delete(key)) this.count(e, -1);
   }
 
   onWriteProtected(e: SpteWriteProtected): void {
-    this.sptes.set(spteKey(e.as, e.level, e.gfn), false);
+    const key = spteKey(e.as, e.level, e.gfn);
+    this.touched?.add(key);
+    this.sptes.set(key, false);
   }
 
   private count(e: SpteRef, delta: number): void {

@@ -16,6 +16,7 @@ export interface SmallState {
   readonly sptes: Float64Array;
   readonly sps: Float64Array;
   readonly lastSp: number;
+  readonly indirect: number;
   readonly notifiers: readonly string[];
   readonly tallies: {
     readonly warns: Record<string, number>;
@@ -103,6 +104,7 @@ function saveSmall(state: PageTrackState): SmallState {
     sptes: state.sptes.save(),
     sps: state.shadowPages.save(),
     lastSp: state.shadowPages.lastId,
+    indirect: state.shadowPages.indirect,
     notifiers: [...state.notifiers.nodes],
     tallies: {
       warns: { ...t.warns },
@@ -132,6 +134,10 @@ export class CheckpointRestorer {
    * the array itself, since replay may delete a slot and a later restore recreate it.
    */
   private readonly loaded = new WeakMap<Uint16Array | Int32Array, Int32Array>();
+  /** The checkpoint the state was last restored to: SPTEs and shadow pages are then reverted, not rebuilt. */
+  private last = -1;
+  private lastState: PageTrackState | undefined;
+  private spteMaps = new Map<number, Map<number, boolean>>();
 
   constructor(
     private readonly checkpoints: readonly Checkpoint[],
@@ -173,8 +179,18 @@ export class CheckpointRestorer {
       this.restoreArrays(s, index);
     }
     state.profile = small.profile;
-    state.sptes.load(small.sptes);
-    state.shadowPages.load(small.sps, small.lastSp);
+    const again = this.last === index && this.lastState === state && state.sptes.touched && state.shadowPages.touched;
+    if (again) {
+      state.sptes.revert(this.spteMap(index));
+      state.shadowPages.revert(small.sps, small.lastSp, small.indirect);
+    } else {
+      state.sptes.load(small.sptes);
+      state.shadowPages.load(small.sps, small.lastSp);
+    }
+    state.sptes.touched = new Set();
+    state.shadowPages.touched = new Set();
+    this.last = index;
+    this.lastState = state;
     state.notifiers.nodes = Object.freeze([...small.notifiers]);
     const t = state.tallies;
     Object.assign(t.warns, small.tallies.warns);
@@ -188,6 +204,19 @@ export class CheckpointRestorer {
     t.lastCmd = small.tallies.lastCmd;
     t.balances.clear();
     for (const [u, n] of small.tallies.balances) t.balances.set(u, n);
+  }
+
+  /** A checkpoint's SPTEs as a map, built on first use (one kept at a time). */
+  private spteMap(index: number): Map<number, boolean> {
+    let m = this.spteMaps.get(index);
+    if (!m) {
+      const pairs = this.checkpoints[index]!.small.sptes;
+      m = new Map();
+      for (let i = 0; i < pairs.length; i += 2) m.set(pairs[i]!, pairs[i + 1] === 1);
+      this.spteMaps.clear();
+      this.spteMaps.set(index, m);
+    }
+    return m;
   }
 
   private restoreArrays(s: SlotState, index: number): void {
