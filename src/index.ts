@@ -48,3 +48,12 @@ export { LogWriter, type LogTail } from './log/writer.js';
 export { LogReader, readAllEvents, type ReadOptions, type ReadProgress, type ReadSummary } from './log/reader.js';
 export { EventValidator, type Invalid } from './log/validate.js';
 export { UPCASTERS, upcast, type Upcaster, type UpcasterRegistry } from './log/upcast.js';
+
+/* Time travel */
+export { type Position, PositionError, parsePosition, formatPosition } from './timetravel/position.js';
+export { TimeMachine } from './timetravel/time-machine.js';
+export { type LogIndex, type IndexOptions, DEFAULT_INTERVAL, buildIndex, saveIndex, loadIndex, openIndex, indexPathOf } from './timetravel/log-index.js';
+export { type EventFilter, matches, touchesGfn } from './timetravel/filter.js';
+export { type FrozenPoint, type StateDiff, copyState, diffStates } from './timetravel/diff.js';
+export { type Touch, type WhyTracked, gfnHistory, whyTracked } from './timetravel/history.js';
+export { type Predicate, ExprError, parseExpr, firstTrue, FUNCTION_DOCS } from './timetravel/expr.js';

@@ -159,13 +159,16 @@ export class LogReader {
     /** The next run of whole lines, with its chain check already posted (so it runs ahead). */
     const nextRun = async (): Promise<{ whole: Buffer; chain: Promise<ChainResult> } | undefined> => {
       while (!eof) {
-        const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(chunkBytes), 0, chunkBytes, position);
+        // Read straight after the carried partial line: no copy of the whole chunk.
+        const buffer = Buffer.allocUnsafe(carry.length + chunkBytes);
+        carry.copy(buffer, 0);
+        const { bytesRead } = await fh.read(buffer, carry.length, chunkBytes, position);
         position += bytesRead;
         if (bytesRead === 0) {
           eof = true;
           break;
         }
-        const data = carry.length ? Buffer.concat([carry, buffer.subarray(0, bytesRead)]) : buffer.subarray(0, bytesRead);
+        const data = buffer.subarray(0, carry.length + bytesRead);
         const lastNl = data.lastIndexOf(10);
         if (lastNl < 0) {
           carry = Buffer.from(data);

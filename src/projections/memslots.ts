@@ -61,7 +61,8 @@ export function newSlot(
   const track: Uint16Array[] = [];
   for (let m = 0; m < modes; m++) track.push(new Uint16Array(npages));
   const lpage = lpageLengths.map((n) => new Int32Array(n));
-  const dirty = [...track, ...lpage].map((a) => new Uint8Array(chunks(a.length)));
+  // Bitmaps are padded to whole 32-bit words so capture can skip clean words four chunks at a time.
+  const dirty = [...track, ...lpage].map((a) => new Uint8Array(new ArrayBuffer((chunks(a.length) + 3) & ~3), 0, chunks(a.length)));
   return freeze({ as, id, base, npages, flags, uaddr, track, lpage, born, dirty });
 }
 

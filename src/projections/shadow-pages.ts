@@ -20,11 +20,21 @@ export class ShadowPageProjection {
   /** Ids created or zapped since `touched` was last reset (time travel's cheap restores). */
   touched: Set<number> | undefined;
 
-  /** The live pages as rows of [sp, as, gfn, level, direct 0/1], by id. */
+  /**
+   * The live pages as rows of [sp, as, gfn, level, direct 0/1], by id. A state only moved forward
+   * holds them in id order already (ids only grow); a reverted one may not, and is sorted.
+   */
   save(): Float64Array {
     const out = new Float64Array(this.pages.size * 5);
     let i = 0;
-    for (const p of [...this.pages.values()].sort((a, b) => a.sp - b.sp)) {
+    let prev = 0;
+    let sorted = true;
+    for (const id of this.pages.keys()) {
+      if (id < prev) sorted = false;
+      prev = id;
+    }
+    const pages = sorted ? this.pages.values() : [...this.pages.values()].sort((a, b) => a.sp - b.sp);
+    for (const p of pages) {
       out[i++] = p.sp;
       out[i++] = p.as;
       out[i++] = p.gfn;

@@ -62,37 +62,49 @@ export class CheckpointWriter {
   private readonly numbers = new Map<string, number>();
 
   capture(state: PageTrackState, at: { seq: number; cmd: number; offset: number; line: number }): Checkpoint {
-    const dir: number[] = [];
-    const pieces: Uint8Array[] = [];
+    // First the dirty chunks (skipping clean 32-bit words of the bitmaps), then one copy each.
+    const found: Array<{ arr: Uint16Array | Int32Array; no: number; chunks: number[] }> = [];
     let bytes = 0;
     for (const s of state.memslots.slots.values()) {
       arraysOf(s).forEach((arr, k) => {
         const dirty = s.dirty[k]!;
+        const words = new Uint32Array(dirty.buffer, dirty.byteOffset, dirty.buffer.byteLength >>> 2);
+        const chunks: number[] = [];
+        for (let w = 0; w < words.length; w++) {
+          if (words[w] === 0) continue;
+          for (let c = w << 2; c < (w << 2) + 4 && c < dirty.length; c++) if (dirty[c] !== 0) chunks.push(c);
+          words[w] = 0;
+        }
+        if (chunks.length === 0) return;
         const key = `${s.born}/${k}`;
         let no = this.numbers.get(key);
-        for (let c = 0; c < dirty.length; c++) {
-          if (dirty[c] === 0) continue;
-          dirty[c] = 0;
-          if (no === undefined) {
-            no = this.arrays.length;
-            this.numbers.set(key, no);
-            this.arrays.push({ key, bytesPerEntry: arr.BYTES_PER_ELEMENT, length: arr.length });
-          }
-          const from = c << CHUNK_SHIFT;
-          const piece = new Uint8Array(arr.buffer, arr.byteOffset + from * arr.BYTES_PER_ELEMENT, (Math.min(arr.length, from + CHUNK) - from) * arr.BYTES_PER_ELEMENT).slice();
-          dir.push(no, c, bytes);
-          pieces.push(piece);
-          bytes += piece.length;
+        if (no === undefined) {
+          no = this.arrays.length;
+          this.numbers.set(key, no);
+          this.arrays.push({ key, bytesPerEntry: arr.BYTES_PER_ELEMENT, length: arr.length });
         }
+        for (const c of chunks) bytes += (Math.min(arr.length, (c + 1) << CHUNK_SHIFT) - (c << CHUNK_SHIFT)) * arr.BYTES_PER_ELEMENT;
+        found.push({ arr, no, chunks });
       });
     }
+    const dir = new Int32Array(found.reduce((n, f) => n + f.chunks.length * 3, 0));
     const data = new Uint8Array(bytes);
     let off = 0;
-    for (const p of pieces) {
-      data.set(p, off);
-      off += p.length;
+    let d = 0;
+    for (const { arr, no, chunks } of found) {
+      const view = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+      const per = arr.BYTES_PER_ELEMENT;
+      for (const c of chunks) {
+        const from = (c << CHUNK_SHIFT) * per;
+        const to = Math.min(arr.length, (c + 1) << CHUNK_SHIFT) * per;
+        data.set(view.subarray(from, to), off);
+        dir[d++] = no;
+        dir[d++] = c;
+        dir[d++] = off;
+        off += to - from;
+      }
     }
-    return { ...at, small: saveSmall(state), dir: Int32Array.from(dir), data };
+    return { ...at, small: saveSmall(state), dir, data };
   }
 }
 
