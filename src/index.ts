@@ -23,7 +23,7 @@ export type {
 } from './domain/commands.js';
 export { COMMAND_OPS, WRITE_VIAS } from './domain/commands.js';
 export type { CommandValue } from './domain/handlers.js';
-export { type KernelProfile, LINUX_4_6, DEFAULT_PROFILE, PROFILES, getProfile } from './domain/profile.js';
+export { type KernelProfile, LINUX_4_6, LINUX_4_19, DEFAULT_PROFILE, PROFILES, ProfileError, getProfile } from './domain/profile.js';
 export * as constants from './domain/constants.js';
 export { gfnToIndex, lpageCount, frameOf, frameStart, splitAtPages } from './domain/gfn.js';
 

@@ -11,8 +11,8 @@ const mode = fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arb
 
 export const commandArb = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('memslot-create'), as, slot, base, npages: fc.constantFrom(1, 0x10, 0x200, 0x400, 0x1000), flags: fc.constantFrom(0, 0, 1, 2), uaddr: fc.constantFrom(0, 0x1000, 0x200000) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('memslot-delete'), as, slot }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('memslot-move'), as, slot, base }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('memslot-delete'), as, slot, prepareFails: fc.constantFrom(false, false, false, true) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('memslot-move'), as, slot, base, prepareFails: fc.constantFrom(false, false, false, true) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('memslot-flags'), as, slot, flags: fc.constantFrom(0, 1, 2, 3) }) },
   { weight: 10, arbitrary: fc.record({ op: fc.constant('track-add'), user, as, gfn, mode }) },
   { weight: 8, arbitrary: fc.record({ op: fc.constant('track-remove'), user, as, gfn, mode }) },

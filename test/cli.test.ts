@@ -41,6 +41,17 @@ describe('pagetrack CLI', () => {
     expect(r.stdout.trim().split('\n').at(-1)).toBe('7 commands, 11 events, 6 rejected');
   });
 
+  it('run --profile linux-4.19: the log names its profile and reads back under it', () => {
+    const script = join(dir, 'del.ndjson');
+    writeFileSync(script, '{"op":"memslot-create","as":0,"slot":0,"base":0,"npages":512}\n{"op":"notifier-register","node":"vgpu"}\n{"op":"memslot-delete","as":0,"slot":0}\n');
+    const log = join(dir, 'p419.log');
+    expect(run('run', script, '--log', log, '--profile', 'linux-4.19', '--quiet').status).toBe(0);
+    expect(JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!).profile).toBe('linux-4.19');
+    const s = JSON.parse(run('state', log, '--json').stdout);
+    expect([s.profile, s.slotFlushes, s.slots]).toEqual(['linux-4.19', 2, []]);
+    expect(run('run', script, '--profile', 'linux-9').stderr).toBe("pagetrack: unknown kernel profile 'linux-9' (known: linux-4.6, linux-4.19)\n");
+  });
+
   it('run: a clean script exits 0', () => {
     const script = join(dir, 'ok.ndjson');
     writeFileSync(script, '{"op":"memslot-create","as":0,"slot":0,"base":0,"npages":512}\n{"op":"track-add","user":"u","as":0,"gfn":3}\n');

@@ -56,7 +56,7 @@ export function formatState(s: StateSnapshot): string {
   out.push(`shadow pages (${s.shadowPages.length} live, ${s.indirectShadowPages} indirect)`);
   if (s.shadowPages.length) out.push(table(['sp', 'as', 'gfn', 'level', 'kind'], s.shadowPages.map((p) => [p.sp, p.as, hex(p.gfn), p.level, p.direct ? 'direct' : 'indirect'])));
   out.push(`notifier dispatch order: ${s.notifiers.join(' -> ') || '(none)'}`);
-  out.push(`TLB flushes: ${s.tlbFlushes}   notifications delivered: ${s.notifications}`);
+  out.push(`TLB flushes: ${s.tlbFlushes}   notifications delivered: ${s.notifications}${s.slotFlushes ? `   track_flush_slot deliveries: ${s.slotFlushes}` : ''}`);
   const warns = Object.entries(s.warns).filter(([, n]) => n > 0);
   out.push(`WARNs: ${warns.length ? warns.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
   const bal = Object.entries(s.balances);

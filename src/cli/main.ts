@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { getProfile } from '../domain/profile.js';
+import { ProfileError, getProfile } from '../domain/profile.js';
 import { PageTrackVm } from '../domain/vm.js';
 import { LogError } from '../log/format.js';
 import { LogReader } from '../log/reader.js';
@@ -149,6 +149,7 @@ program.parseAsync().catch((err: unknown) => {
     err instanceof UsageError ||
     err instanceof PositionError ||
     err instanceof FilterError ||
+    err instanceof ProfileError ||
     err instanceof InvalidArgumentError ||
     (err as NodeJS.ErrnoException).code === 'ENOENT'
   ) {

@@ -22,12 +22,15 @@ export interface MemslotDelete {
   readonly op: 'memslot-delete';
   readonly as: number;
   readonly slot: number;
+  /** kvm_arch_prepare_memory_region fails after the flush (spec 5.5, B15): the slot survives. */
+  readonly prepareFails?: boolean;
 }
 export interface MemslotMove {
   readonly op: 'memslot-move';
   readonly as: number;
   readonly slot: number;
   readonly base: number;
+  readonly prepareFails?: boolean;
 }
 export interface MemslotFlags {
   readonly op: 'memslot-flags';

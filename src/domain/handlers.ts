@@ -82,6 +82,18 @@ function existingSlot(s: PageTrackState, as: number, id: number): SlotState {
   return s.memslots.get(as, id) ?? reject('slot', `memslot ${id} does not exist in address space ${as} (kernel: -EINVAL)`);
 }
 
+/**
+ * kvm_arch_flush_shadow_memslot (spec 5.5): 4.6 zaps everything directly; ~4.10-6.5 call
+ * track_flush_slot on every node in dispatch order, and KVM's own node zaps everything there.
+ */
+function flushShadowMemslot(k: KernelContext, as: number, slot: number, reason: 'memslot-delete' | 'memslot-move'): void {
+  if (!k.profile.flushSlotNotification) return zapAll(k, reason);
+  for (const node of k.state.notifiers.nodes) {
+    k.emit('slot-flush-notified', { node, as, slot });
+    if (node === KVM_MMU_NODE) zapAll(k, reason);
+  }
+}
+
 // ---- handlers ----------------------------------------------------------------------------
 
 const memslotCreate: Handler<MemslotCreate> = {
@@ -111,10 +123,11 @@ const memslotDelete: Handler<MemslotDelete> = {
     checkAs(c.as);
     existingSlot(s, c.as, c.slot);
   },
-  // Spec 1.5 DELETE (4.6): the invalid slot is flushed with zap-all, then its arrays are freed.
+  // Spec 1.5 DELETE: the invalid slot is flushed, then (unless prepare fails, B15) its arrays are freed.
   run(c, k) {
-    zapAll(k, 'memslot-delete');
-    k.emit('memslot-deleted', { as: c.as, slot: c.slot });
+    flushShadowMemslot(k, c.as, c.slot, 'memslot-delete');
+    if (c.prepareFails) k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
+    else k.emit('memslot-deleted', { as: c.as, slot: c.slot });
     return undefined;
   },
 };
@@ -135,12 +148,13 @@ const memslotMove: Handler<MemslotMove> = {
       }
     }
   },
-  // Spec 1.5 MOVE (4.6): zap-all, then the slot moves with its arrays (counts carried over, B14).
+  // Spec 1.5 MOVE (<= 5.5): flush, then the slot moves with its arrays (counts carried over, B14).
   run(c, k) {
     const old = k.state.memslots.get(c.as, c.slot)!;
     if (old.base === c.base) return undefined; // "Nothing to change": the kernel returns 0.
-    zapAll(k, 'memslot-move');
-    k.emit('memslot-moved', { as: c.as, slot: c.slot, base: c.base, old: old.base });
+    flushShadowMemslot(k, c.as, c.slot, 'memslot-move');
+    if (c.prepareFails) k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
+    else k.emit('memslot-moved', { as: c.as, slot: c.slot, base: c.base, old: old.base });
     return undefined;
   },
 };

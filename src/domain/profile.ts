@@ -24,12 +24,37 @@ export const LINUX_4_6: KernelProfile = Object.freeze({
   warnEveryTime: true,
 });
 
-export const PROFILES: ReadonlyMap<string, KernelProfile> = new Map([[LINUX_4_6.name, LINUX_4_6]]);
+/**
+ * ~4.10-4.19 (spec 9): KVMGT arrived; kvm_arch_flush_shadow_memslot became
+ * kvm_page_track_flush_slot, which calls every node's track_flush_slot before a DELETE or MOVE
+ * is known to succeed (spec 5.5, B15); KVM's own node zaps everything there. MOVE still carries
+ * the counts over (B14).
+ */
+export const LINUX_4_19: KernelProfile = Object.freeze({
+  name: 'linux-4.19',
+  summary: 'v4.19: track_flush_slot to every node on DELETE/MOVE (KVM zaps all there), MOVE carries counts',
+  trackModes: Object.freeze(['write']),
+  moveCarriesCounts: true,
+  flushSlotNotification: true,
+  warnEveryTime: true,
+});
+
+export const PROFILES: ReadonlyMap<string, KernelProfile> = new Map([
+  [LINUX_4_6.name, LINUX_4_6],
+  [LINUX_4_19.name, LINUX_4_19],
+]);
 export const DEFAULT_PROFILE = LINUX_4_6;
+
+export class ProfileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProfileError';
+  }
+}
 
 /** Looks a profile up by name; the error lists the known ones. */
 export function getProfile(name: string): KernelProfile {
   const p = PROFILES.get(name);
-  if (!p) throw new Error(`unknown kernel profile '${name}' (known: ${[...PROFILES.keys()].join(', ')})`);
+  if (!p) throw new ProfileError(`unknown kernel profile '${name}' (known: ${[...PROFILES.keys()].join(', ')})`);
   return p;
 }

@@ -71,6 +71,21 @@ export interface MemslotDeleted extends Base<'memslot-deleted'> {
   readonly as: number;
   readonly slot: number;
 }
+/** track_flush_slot delivered to one node before a DELETE or MOVE (linux-4.19, spec 5.5). */
+export interface SlotFlushNotified extends Base<'slot-flush-notified'> {
+  readonly node: string;
+  readonly as: number;
+  readonly slot: number;
+}
+/**
+ * kvm_arch_prepare_memory_region failed after the flush: the slot stays as it was, but what the
+ * flush did (zaps, external users' dropped tracking) is not undone (spec 5.5, B15).
+ */
+export interface MemslotChangeFailed extends Base<'memslot-change-failed'> {
+  readonly as: number;
+  readonly slot: number;
+  readonly op: 'memslot-delete' | 'memslot-move';
+}
 /** kvm_mmu_invalidate_zap_all_pages: every shadow page and mapping goes (spec 5.5). */
 export interface MmuZappedAll extends Base<'mmu-zapped-all'> {
   readonly reason: 'memslot-delete' | 'memslot-move';
@@ -199,6 +214,8 @@ export type PageTrackEvent =
   | MemslotMoved
   | MemslotDeleted
   | MmuZappedAll
+  | SlotFlushNotified
+  | MemslotChangeFailed
   | TrackCountStep
   | LpageStep
   | Warn
@@ -231,6 +248,8 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = Object.free
   'memslot-moved': 1,
   'memslot-deleted': 1,
   'mmu-zapped-all': 1,
+  'slot-flush-notified': 1,
+  'memslot-change-failed': 1,
   'track-count-step': 1,
   'lpage-step': 1,
   warn: 1,

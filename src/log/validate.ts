@@ -63,6 +63,8 @@ const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'memslot-moved': { as, slot, base: gfn, old: gfn },
   'memslot-deleted': { as, slot },
   'mmu-zapped-all': { reason: oneOf(['memslot-delete', 'memslot-move']) },
+  'slot-flush-notified': { node: str, as, slot },
+  'memslot-change-failed': { as, slot, op: oneOf(['memslot-delete', 'memslot-move']) },
   'track-count-step': { as, slot, gfn, mode: range(0, 0), user: str, delta, count: range(0, USHRT_MAX, 'a count') },
   'lpage-step': { as, slot, level: range(2, 3), index: nat, gfn, delta, value: range(-(2 ** 31), 2 ** 31 - 1) },
   warn: {
@@ -244,6 +246,11 @@ export class EventValidator {
         return undefined;
       case 'notifier-unregistered':
         return this.nodes.delete(e.node) ? undefined : { field: 'node', reason: `notifier '${e.node}' is not registered` };
+      case 'slot-flush-notified':
+        if (!this.nodes.has(e.node)) return { field: 'node', reason: `notifier '${e.node}' is not registered` };
+        return this.slot(e.as, e.slot) ? undefined : { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
+      case 'memslot-change-failed':
+        return this.slot(e.as, e.slot) ? undefined : { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
       case 'notification':
         if (!this.nodes.has(e.node)) return { field: 'node', reason: `notifier '${e.node}' is not registered` };
         return (e.gpa % PAGE_SIZE) + e.bytes <= PAGE_SIZE ? undefined : { field: 'bytes', reason: 'a notification lies within one page' };

@@ -19,6 +19,8 @@ export interface StateSnapshot {
   readonly notifiers: readonly string[];
   readonly warns: Readonly<Record<WarnKind, number>>;
   readonly notifications: number;
+  /** track_flush_slot deliveries (linux-4.19 and later). */
+  readonly slotFlushes: number;
   /** Per user, accepted adds minus accepted removes, by user name. */
   readonly balances: Readonly<Record<string, number>>;
 }
@@ -65,6 +67,7 @@ export function snapshot(state: PageTrackState, modeNames: readonly string[]): S
     notifiers: [...state.notifiers.nodes],
     warns: { ...t.warns },
     notifications: t.notifications,
+    slotFlushes: t.slotFlushes,
     balances: Object.fromEntries([...t.balances].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
 }

@@ -88,8 +88,12 @@ export class PageTrackState {
       case 'vm-created':
         this.profile = e.profile;
         return;
+      case 'slot-flush-notified':
+        t.slotFlushes++;
+        return;
       case 'mmu-zapped-all':
       case 'track-queried':
+      case 'memslot-change-failed':
         return;
     }
   }

@@ -10,6 +10,8 @@ export class TallyProjection {
   };
   tlbFlushes = 0;
   notifications = 0;
+  /** track_flush_slot deliveries (linux-4.19). */
+  slotFlushes = 0;
   readonly writes: Record<WriteOutcome, number> = { direct: 0, emulated: 0, mmio: 0, blind: 0 };
   readonly faults: Record<FaultOutcome, number> = { mapped: 0, emulate: 0, mmio: 0 };
   commands = 0;

@@ -74,8 +74,8 @@ const SCHEMAS = {
     flags: flags.default(0),
     uaddr: int('a userspace address', 0, Number.MAX_SAFE_INTEGER).optional(),
   }),
-  'memslot-delete': z.strictObject({ op: z.literal('memslot-delete'), as, slot }),
-  'memslot-move': z.strictObject({ op: z.literal('memslot-move'), as, slot, base: gfn }),
+  'memslot-delete': z.strictObject({ op: z.literal('memslot-delete'), as, slot, prepareFails: bool('prepareFails').optional() }),
+  'memslot-move': z.strictObject({ op: z.literal('memslot-move'), as, slot, base: gfn, prepareFails: bool('prepareFails').optional() }),
   'memslot-flags': z.strictObject({ op: z.literal('memslot-flags'), as, slot, flags }),
   'track-add': track('track-add'),
   'track-remove': track('track-remove'),
@@ -134,5 +134,6 @@ function normalise(d: Record<string, unknown>): Command {
   if (d.op === 'memslot-create' && d.uaddr === undefined) d.uaddr = (d.base as number) * PAGE_SIZE;
   if (d.op === 'sp-create' && d.vcpuAs === undefined) d.vcpuAs = d.as;
   if ((d.op === 'track-add' || d.op === 'track-remove') && d.slot === undefined) delete d.slot;
+  if ((d.op === 'memslot-delete' || d.op === 'memslot-move') && !d.prepareFails) delete d.prepareFails;
   return d as unknown as Command;
 }

@@ -24,6 +24,7 @@ export interface SmallState {
     readonly faults: Record<string, number>;
     readonly tlbFlushes: number;
     readonly notifications: number;
+    readonly slotFlushes: number;
     readonly commands: number;
     readonly rejected: number;
     readonly lastSeq: number;
@@ -124,6 +125,7 @@ function saveSmall(state: PageTrackState): SmallState {
       faults: { ...t.faults },
       tlbFlushes: t.tlbFlushes,
       notifications: t.notifications,
+      slotFlushes: t.slotFlushes,
       commands: t.commands,
       rejected: t.rejected,
       lastSeq: t.lastSeq,
@@ -210,6 +212,7 @@ export class CheckpointRestorer {
     Object.assign(t.faults, small.tallies.faults);
     t.tlbFlushes = small.tallies.tlbFlushes;
     t.notifications = small.tallies.notifications;
+    t.slotFlushes = small.tallies.slotFlushes;
     t.commands = small.tallies.commands;
     t.rejected = small.tallies.rejected;
     t.lastSeq = small.tallies.lastSeq;
