@@ -57,3 +57,6 @@ export { type EventFilter, matches, touchesGfn } from './timetravel/filter.js';
 export { type FrozenPoint, type StateDiff, copyState, diffStates } from './timetravel/diff.js';
 export { type Touch, type WhyTracked, gfnHistory, whyTracked } from './timetravel/history.js';
 export { type Predicate, ExprError, parseExpr, firstTrue, FUNCTION_DOCS } from './timetravel/expr.js';
+
+/* Audit */
+export { Auditor, type AuditReport, type AuditSummary, type Finding, type BugClass, type Severity, SEVERITIES } from './audit/auditor.js';

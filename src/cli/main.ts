@@ -12,6 +12,7 @@ import { formatResult, formatState } from './format.js';
 import { loadState, truncationNote } from './load.js';
 import { progressBar } from './progress.js';
 import { addDebugCommand } from './debug.js';
+import { addAuditCommand } from './audit-command.js';
 import { UsageError, addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { PositionError, parsePosition } from '../timetravel/position.js';
 import { ExprError } from '../timetravel/expr.js';
@@ -138,6 +139,7 @@ program
 
 addTimeTravelCommands(program);
 addDebugCommand(program);
+addAuditCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ExprError) {

@@ -1,0 +1,308 @@
+/**
+ * The audit: one streaming pass over a log that checks the invariants and bug classes of spec
+ * section 8 and gathers a summary. Feed events in order with `see`; `finish` closes the pass.
+ *
+ * Users and notifier nodes are matched by name: an external user `vgpu0` is expected to register
+ * a node `vgpu0` (B11). `kvm-mmu` is KVM's own accounting and node.
+ */
+import { KVM_MMU_USER } from '../domain/constants.js';
+import { hex } from '../domain/gfn.js';
+import { getProfile } from '../domain/profile.js';
+import type { PageTrackEvent } from '../events/types.js';
+import { PageTrackState } from '../projections/state.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'error'];
+export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
+
+export type BugClass = 'B1' | 'B2' | 'B3' | 'B4' | 'B5' | 'B7' | 'B9' | 'B10' | 'B11' | 'B13' | 'B14' | 'B15';
+
+export interface Finding {
+  readonly class: BugClass;
+  readonly severity: Severity;
+  /** Where it started. */
+  readonly event: number;
+  readonly command: number;
+  readonly as?: number;
+  readonly slot?: number;
+  readonly gfn?: number;
+  readonly user?: string;
+  readonly node?: string;
+  readonly message: string;
+}
+
+export interface AuditSummary {
+  readonly profile: string;
+  readonly events: number;
+  readonly commands: number;
+  /** [event, gfns with a nonzero count] samples over the log. */
+  readonly trackedOverTime: ReadonlyArray<readonly [number, number]>;
+  readonly trackedAtEnd: number;
+  readonly balances: Readonly<Record<string, number>>;
+  readonly writes: Readonly<Record<string, number>>;
+  readonly blindWritesToTracked: number;
+  readonly notifications: number;
+  readonly tlbFlushes: number;
+  readonly warns: Readonly<Record<string, number>>;
+  /** gfns with the most events (count steps, writes, faults): [as, gfn, events]. */
+  readonly topGfns: ReadonlyArray<readonly [number, number, number]>;
+  readonly findings: Readonly<Record<Severity, number>>;
+}
+
+export interface AuditReport {
+  readonly summary: AuditSummary;
+  readonly findings: readonly Finding[];
+}
+
+/** How many points the tracked-over-time series has, at most (plus the end). */
+export const SAMPLES = 24;
+
+export class Auditor {
+  private state: PageTrackState | undefined;
+  private readonly findings: Finding[] = [];
+  /** user|as|slot|born|index → accepted units held */
+  private readonly held = new Map<string, number>();
+  /** as|gfn → live indirect shadow pages of level > 1 (each holds one kvm-mmu unit, B9) */
+  private readonly spUnits = new Map<string, number>();
+  /** as|gfn → kvm-mmu units accepted */
+  private readonly kvmUnits = new Map<string, number>();
+  private readonly b9Dirty = new Set<string>();
+  private readonly gfnEvents = new Map<string, number>();
+  private readonly warnedLate = new Set<string>();
+  private readonly flushedExternal = new Set<string>();
+  private tracked = 0;
+  private readonly series: Array<[number, number]> = [];
+  private blindTracked = 0;
+  private last: PageTrackEvent | undefined;
+  private pendingNotify: { seq: number; cmd: number; as: number; gpa: number; nodes: string[] } | undefined;
+
+  constructor(private readonly profileName: string) {}
+
+  private add(f: Finding): void {
+    this.findings.push(f);
+  }
+
+  see(e: PageTrackEvent): void {
+    const s = (this.state ??= new PageTrackState(getProfile(this.profileName)));
+    if (this.pendingNotify && (e.type !== 'notification' || e.cmd !== this.pendingNotify.cmd)) this.closeDelivery();
+    if (this.last && e.cmd !== this.last.cmd) this.checkB9(this.last);
+    const at = { event: e.seq, command: e.cmd };
+    switch (e.type) {
+      case 'track-count-step': {
+        const slot = s.memslots.get(e.as, e.slot)!;
+        const key = `${e.user}|${e.as}|${e.slot}|${slot.born}|${e.gfn - slot.base}`;
+        const mine = this.held.get(key) ?? 0;
+        if (e.delta < 0 && mine <= 0) {
+          this.add({ class: 'B1', severity: 'error', ...at, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
+        }
+        this.held.set(key, mine + e.delta);
+        if (e.user === KVM_MMU_USER) this.bump(this.kvmUnits, `${e.as}|${e.gfn}`, e.delta);
+        else if (e.delta > 0 && !s.notifiers.has(e.user) && !this.warnedLate.has(e.user)) {
+          this.warnedLate.add(e.user);
+          this.add({ class: 'B11', severity: 'warning', ...at, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
+        }
+        const before = slot.track[e.mode]![e.gfn - slot.base]!;
+        if (before === 0 && e.count !== 0) this.tracked++;
+        else if (before !== 0 && e.count === 0) this.tracked--;
+        this.bump(this.gfnEvents, `${e.as}|${e.gfn}`, 1);
+        break;
+      }
+      case 'warn':
+        if (e.kind === 'gfn-track-overflow' || e.kind === 'gfn-track-underflow') {
+          const what = e.kind === 'gfn-track-overflow' ? 'an add at 65535' : 'a remove at count 0';
+          this.add({ class: 'B2', severity: 'error', ...at, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
+          this.add({ class: 'B3', severity: 'warning', ...at, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
+        } else if (e.kind === 'lpage-negative') {
+          this.add({ class: 'B4', severity: 'error', ...at, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} went negative (${e.value}): huge pages may map over tracked gfns` });
+        }
+        break;
+      case 'spte-installed':
+        this.checkMapping(s, e.as, e.level, e.gfn, e.writable, at);
+        break;
+      case 'sp-created':
+        if (!e.direct && e.level > 1) {
+          this.bump(this.spUnits, `${e.as}|${e.gfn}`, 1);
+          this.b9Dirty.add(`${e.as}|${e.gfn}`);
+        }
+        break;
+      case 'sp-zapped': {
+        const sp = s.shadowPages.pages.get(e.sp);
+        if (sp && !sp.direct && sp.level > 1) {
+          this.bump(this.spUnits, `${sp.as}|${sp.gfn}`, -1);
+          this.b9Dirty.add(`${sp.as}|${sp.gfn}`);
+        }
+        break;
+      }
+      case 'write': {
+        const gfn = Math.floor(e.gpa / 4096);
+        this.bump(this.gfnEvents, `${e.as}|${gfn}`, 1);
+        if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
+          this.blindTracked++;
+          this.add({ class: 'B10', severity: 'warning', ...at, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier` });
+        }
+        if (e.outcome === 'emulated') this.pendingNotify = { seq: e.seq, cmd: e.cmd, as: e.as, gpa: e.gpa, nodes: [] };
+        break;
+      }
+      case 'notification':
+        if (!s.notifiers.has(e.node)) {
+          this.add({ class: 'B11', severity: 'error', ...at, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
+        }
+        if (this.pendingNotify && this.pendingNotify.gpa === e.gpa) this.pendingNotify.nodes.push(e.node);
+        break;
+      case 'notifier-unregistered': {
+        const units = this.unitsOf(e.node);
+        if (units > 0) this.add({ class: 'B11', severity: 'error', ...at, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
+        break;
+      }
+      case 'slot-flush-notified':
+        if (e.node !== KVM_MMU_USER) this.flushedExternal.add(`${e.cmd}|${e.as}|${e.slot}`);
+        break;
+      case 'memslot-change-failed':
+        if (this.flushedExternal.has(`${e.cmd}|${e.as}|${e.slot}`)) {
+          this.add({ class: 'B15', severity: 'warning', ...at, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
+        }
+        break;
+      case 'memslot-deleted':
+      case 'memslot-moved': {
+        // Who still tracks gfns of this slot: the users holding units where the count is nonzero.
+        const slot = s.memslots.get(e.as, e.slot)!;
+        const t = slot.track[0]!;
+        const users = new Map<string, number>();
+        let gfns = 0;
+        for (let i = 0; i < t.length; i++) if (t[i] !== 0) gfns++;
+        if (gfns > 0) {
+          for (const [k, v] of this.held) {
+            if (v <= 0) continue;
+            const [user, a, sl, b, idx] = k.split('|');
+            if (Number(a) === e.as && Number(sl) === e.slot && Number(b) === slot.born && t[Number(idx)] !== 0) users.set(user!, (users.get(user!) ?? 0) + v);
+          }
+          const who = [...users].map(([u, n]) => `${u} ${n}`).join(', ') || 'no user holds them (stolen units)';
+          if (e.type === 'memslot-deleted') this.add({ class: 'B13', severity: 'error', ...at, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})` });
+          else this.add({ class: 'B14', severity: 'info', ...at, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
+        }
+        if (e.type === 'memslot-deleted') {
+          for (const k of [...this.held.keys()]) {
+            const [, a, sl, b] = k.split('|');
+            if (Number(a) === e.as && Number(sl) === e.slot && Number(b) === slot.born) this.held.delete(k);
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    s.apply(e);
+    if (e.type === 'memslot-deleted' || e.type === 'memslot-moved') this.recount(s);
+    this.last = e;
+  }
+
+  /** Records the number of tracked gfns now, for the summary's series (the caller paces it). */
+  sample(): void {
+    if (this.last && this.series.at(-1)?.[0] !== this.last.seq) this.series.push([this.last.seq, this.tracked]);
+  }
+
+  finish(): AuditReport {
+    this.closeDelivery();
+    if (this.last) this.checkB9(this.last);
+    const s = this.state ?? new PageTrackState(getProfile(this.profileName));
+    const t = s.tallies;
+    this.sample();
+    const bySeverity: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+    for (const f of this.findings) bySeverity[f.severity]++;
+    return {
+      findings: this.findings,
+      summary: {
+        profile: this.profileName,
+        events: this.last?.seq ?? 0,
+        commands: this.last?.cmd ?? 0,
+        trackedOverTime: this.series,
+        trackedAtEnd: this.tracked,
+        balances: Object.fromEntries([...t.balances].sort(([a], [b]) => (a < b ? -1 : 1))),
+        writes: { ...t.writes },
+        blindWritesToTracked: this.blindTracked,
+        notifications: t.notifications,
+        tlbFlushes: t.tlbFlushes,
+        warns: { ...t.warns },
+        topGfns: [...this.gfnEvents]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 10)
+          .map(([k, n]) => {
+            const [as, gfn] = k.split('|').map(Number) as [number, number];
+            return [as, gfn, n] as const;
+          }),
+        findings: bySeverity,
+      },
+    };
+  }
+
+  private bump(m: Map<string, number>, k: string, d: number): void {
+    m.set(k, (m.get(k) ?? 0) + d);
+  }
+
+  private countAt(s: PageTrackState, as: number, gfn: number): number {
+    const slot = s.memslots.find(as, gfn);
+    return slot ? slot.track[0]![gfn - slot.base]! : 0;
+  }
+
+  /** B5 and B7 for a new mapping. */
+  private checkMapping(s: PageTrackState, as: number, level: number, gfn: number, writable: boolean, at: { event: number; command: number }): void {
+    const slot = s.memslots.find(as, gfn);
+    if (!slot) return;
+    if (writable) {
+      const span = 512 ** (level - 1);
+      const t = slot.track[0]!;
+      for (let g = Math.max(gfn, slot.base); g < Math.min(gfn + span, slot.base + slot.npages); g++) {
+        if (t[g - slot.base] !== 0) {
+          this.add({ class: 'B5', severity: 'error', ...at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
+          break;
+        }
+      }
+    }
+    for (let l = 2; l <= level; l++) {
+      const span = 512 ** (l - 1);
+      const v = slot.lpage[l - 2]![Math.floor(gfn / span) - Math.floor(slot.base / span)] ?? 0;
+      if (v > 0) {
+        this.add({ class: 'B7', severity: 'error', ...at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
+        break;
+      }
+    }
+  }
+
+  /** B9 at the end of each command: KVM's units on a gfn must equal its live non-leaf indirect shadow pages. */
+  private checkB9(last: PageTrackEvent): void {
+    for (const k of this.b9Dirty) {
+      const sps = this.spUnits.get(k) ?? 0;
+      const units = this.kvmUnits.get(k) ?? 0;
+      if (sps !== units) {
+        const [as, gfn] = k.split('|').map(Number) as [number, number];
+        this.add({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
+        this.spUnits.set(k, units); // report each drift once
+      }
+    }
+    this.b9Dirty.clear();
+  }
+
+  /** B10: an emulated write must reach every registered node. */
+  private closeDelivery(): void {
+    const p = this.pendingNotify;
+    this.pendingNotify = undefined;
+    if (!p || !this.state) return;
+    const missed = this.state.notifiers.nodes.filter((n) => !p.nodes.includes(n));
+    if (missed.length) {
+      this.add({ class: 'B10', severity: 'error', event: p.seq, command: p.cmd, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
+    }
+  }
+
+  private unitsOf(user: string): number {
+    let n = 0;
+    for (const [k, v] of this.held) if (v > 0 && k.startsWith(`${user}|`)) n += v;
+    return n;
+  }
+
+  /** After a slot goes or moves, count the tracked gfns again (rare). */
+  private recount(s: PageTrackState): void {
+    let n = 0;
+    for (const slot of s.memslots.slots.values()) for (const c of slot.track[0]!) if (c !== 0) n++;
+    this.tracked = n;
+  }
+}
