@@ -1,16 +1,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { getProfile } from '../domain/profile.js';
 import { hex } from '../domain/gfn.js';
 import type { PageTrackEvent, WarnKind, EventType } from '../events/types.js';
-import { snapshot } from '../projections/snapshot.js';
 import { copyState, diffStates } from '../timetravel/diff.js';
-import { parseExpr } from '../timetravel/expr.js';
-import { firstTrue } from '../timetravel/expr.js';
+import { firstTrue, parseExpr } from '../timetravel/expr.js';
 import { type EventFilter, checkFilter, isEmptyFilter } from '../timetravel/filter.js';
 import { gfnHistory, whyTracked } from '../timetravel/history.js';
 import { parsePosition } from '../timetravel/position.js';
 import { TimeMachine } from '../timetravel/time-machine.js';
-import { formatState } from './format.js';
 import { formatDiff, formatEvent, formatTouches, formatWhy } from './format-events.js';
 import { progressBar } from './progress.js';
 

@@ -6,7 +6,7 @@
  * whole.
  */
 import { freeze } from 'immer';
-import { CHUNK, CHUNK_SHIFT, type SlotState, newSlot, slotKey } from '../projections/memslots.js';
+import { CHUNK_SHIFT, type SlotState, newSlot, slotKey } from '../projections/memslots.js';
 import type { PageTrackState } from '../projections/state.js';
 
 export interface SmallState {
