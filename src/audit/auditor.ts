@@ -57,17 +57,20 @@ export interface AuditReport {
 /** How many points the tracked-over-time series has, at most (plus the end). */
 export const SAMPLES = 24;
 
+/** A gfn in an address space as one number (gfn < 2^40, so it stays a safe integer). */
+const gfnKey = (as: number, gfn: number): number => gfn * 2 + as;
+
 export class Auditor {
   private state: PageTrackState | undefined;
   private readonly findings: Finding[] = [];
-  /** user|as|slot|born|index → accepted units held */
-  private readonly held = new Map<string, number>();
-  /** as|gfn → live indirect shadow pages of level > 1 (each holds one kvm-mmu unit, B9) */
-  private readonly spUnits = new Map<string, number>();
-  /** as|gfn → kvm-mmu units accepted */
-  private readonly kvmUnits = new Map<string, number>();
-  private readonly b9Dirty = new Set<string>();
-  private readonly gfnEvents = new Map<string, number>();
+  /** user → slot (as, id, born) → slot index → accepted units held */
+  private readonly held = new Map<string, Map<string, Map<number, number>>>();
+  /** gfnKey(as, gfn) → live indirect shadow pages of level > 1 (each holds one kvm-mmu unit, B9) */
+  private readonly spUnits = new Map<number, number>();
+  /** gfnKey(as, gfn) → kvm-mmu units accepted */
+  private readonly kvmUnits = new Map<number, number>();
+  private readonly b9Dirty = new Set<number>();
+  private readonly gfnEvents = new Map<number, number>();
   private readonly warnedLate = new Set<string>();
   private readonly flushedExternal = new Set<string>();
   private tracked = 0;
@@ -90,13 +93,14 @@ export class Auditor {
     switch (e.type) {
       case 'track-count-step': {
         const slot = s.memslots.get(e.as, e.slot)!;
-        const key = `${e.user}|${e.as}|${e.slot}|${slot.born}|${e.gfn - slot.base}`;
-        const mine = this.held.get(key) ?? 0;
+        const units = this.unitsMap(e.user, e.as, e.slot, slot.born);
+        const idx = e.gfn - slot.base;
+        const mine = units.get(idx) ?? 0;
         if (e.delta < 0 && mine <= 0) {
           this.add({ class: 'B1', severity: 'error', ...at, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
         }
-        this.held.set(key, mine + e.delta);
-        if (e.user === KVM_MMU_USER) this.bump(this.kvmUnits, `${e.as}|${e.gfn}`, e.delta);
+        units.set(idx, mine + e.delta);
+        if (e.user === KVM_MMU_USER) this.bump(this.kvmUnits, gfnKey(e.as, e.gfn), e.delta);
         else if (e.delta > 0 && !s.notifiers.has(e.user) && !this.warnedLate.has(e.user)) {
           this.warnedLate.add(e.user);
           this.add({ class: 'B11', severity: 'warning', ...at, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
@@ -104,7 +108,7 @@ export class Auditor {
         const before = slot.track[e.mode]![e.gfn - slot.base]!;
         if (before === 0 && e.count !== 0) this.tracked++;
         else if (before !== 0 && e.count === 0) this.tracked--;
-        this.bump(this.gfnEvents, `${e.as}|${e.gfn}`, 1);
+        this.bump(this.gfnEvents, gfnKey(e.as, e.gfn), 1);
         break;
       }
       case 'warn':
@@ -121,21 +125,21 @@ export class Auditor {
         break;
       case 'sp-created':
         if (!e.direct && e.level > 1) {
-          this.bump(this.spUnits, `${e.as}|${e.gfn}`, 1);
-          this.b9Dirty.add(`${e.as}|${e.gfn}`);
+          this.bump(this.spUnits, gfnKey(e.as, e.gfn), 1);
+          this.b9Dirty.add(gfnKey(e.as, e.gfn));
         }
         break;
       case 'sp-zapped': {
         const sp = s.shadowPages.pages.get(e.sp);
         if (sp && !sp.direct && sp.level > 1) {
-          this.bump(this.spUnits, `${sp.as}|${sp.gfn}`, -1);
-          this.b9Dirty.add(`${sp.as}|${sp.gfn}`);
+          this.bump(this.spUnits, gfnKey(sp.as, sp.gfn), -1);
+          this.b9Dirty.add(gfnKey(sp.as, sp.gfn));
         }
         break;
       }
       case 'write': {
         const gfn = Math.floor(e.gpa / 4096);
-        this.bump(this.gfnEvents, `${e.as}|${gfn}`, 1);
+        this.bump(this.gfnEvents, gfnKey(e.as, gfn), 1);
         if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
           this.blindTracked++;
           this.add({ class: 'B10', severity: 'warning', ...at, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier` });
@@ -171,21 +175,16 @@ export class Auditor {
         let gfns = 0;
         for (let i = 0; i < t.length; i++) if (t[i] !== 0) gfns++;
         if (gfns > 0) {
-          for (const [k, v] of this.held) {
-            if (v <= 0) continue;
-            const [user, a, sl, b, idx] = k.split('|');
-            if (Number(a) === e.as && Number(sl) === e.slot && Number(b) === slot.born && t[Number(idx)] !== 0) users.set(user!, (users.get(user!) ?? 0) + v);
+          for (const [user, slots] of this.held) {
+            const m = slots.get(`${e.as}|${e.slot}|${slot.born}`);
+            if (!m) continue;
+            for (const [idx, v] of m) if (v > 0 && t[idx] !== 0) users.set(user, (users.get(user) ?? 0) + v);
           }
           const who = [...users].map(([u, n]) => `${u} ${n}`).join(', ') || 'no user holds them (stolen units)';
           if (e.type === 'memslot-deleted') this.add({ class: 'B13', severity: 'error', ...at, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})` });
           else this.add({ class: 'B14', severity: 'info', ...at, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
         }
-        if (e.type === 'memslot-deleted') {
-          for (const k of [...this.held.keys()]) {
-            const [, a, sl, b] = k.split('|');
-            if (Number(a) === e.as && Number(sl) === e.slot && Number(b) === slot.born) this.held.delete(k);
-          }
-        }
+        if (e.type === 'memslot-deleted') for (const slots of this.held.values()) slots.delete(`${e.as}|${e.slot}|${slot.born}`);
         break;
       }
       default:
@@ -226,17 +225,24 @@ export class Auditor {
         topGfns: [...this.gfnEvents]
           .sort((a, b) => b[1] - a[1])
           .slice(0, 10)
-          .map(([k, n]) => {
-            const [as, gfn] = k.split('|').map(Number) as [number, number];
-            return [as, gfn, n] as const;
-          }),
+          .map(([k, n]) => [k % 2, Math.floor(k / 2), n] as const),
         findings: bySeverity,
       },
     };
   }
 
-  private bump(m: Map<string, number>, k: string, d: number): void {
+  private bump(m: Map<number, number>, k: number, d: number): void {
     m.set(k, (m.get(k) ?? 0) + d);
+  }
+
+  /** The units `user` holds in one slot incarnation, by slot index. */
+  private unitsMap(user: string, as: number, slot: number, born: number): Map<number, number> {
+    let slots = this.held.get(user);
+    if (!slots) this.held.set(user, (slots = new Map()));
+    const key = `${as}|${slot}|${born}`;
+    let m = slots.get(key);
+    if (!m) slots.set(key, (m = new Map()));
+    return m;
   }
 
   private countAt(s: PageTrackState, as: number, gfn: number): number {
@@ -274,7 +280,8 @@ export class Auditor {
       const sps = this.spUnits.get(k) ?? 0;
       const units = this.kvmUnits.get(k) ?? 0;
       if (sps !== units) {
-        const [as, gfn] = k.split('|').map(Number) as [number, number];
+        const as = k % 2;
+        const gfn = Math.floor(k / 2);
         this.add({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
         this.spUnits.set(k, units); // report each drift once
       }
@@ -295,7 +302,7 @@ export class Auditor {
 
   private unitsOf(user: string): number {
     let n = 0;
-    for (const [k, v] of this.held) if (v > 0 && k.startsWith(`${user}|`)) n += v;
+    for (const m of this.held.get(user)?.values() ?? []) for (const v of m.values()) if (v > 0) n += v;
     return n;
   }
 
