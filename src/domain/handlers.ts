@@ -23,6 +23,7 @@ import { initialGuards } from './kernel/lpage.js';
 import { createShadowPage, handleFault, prepareZapShadowPage, zapAll } from './kernel/mmu.js';
 import { isActive, trackAdd, trackRemove } from './kernel/page-track.js';
 import { flushRemoteTlbs } from './kernel/spte.js';
+import { nodeApi } from './kernel/node-handlers.js';
 import { blindWrite, emulatorWritePhys, guestWrite } from './kernel/writes.js';
 import type { SlotState } from '../projections/memslots.js';
 import type { PageTrackState } from '../projections/state.js';
@@ -88,9 +89,11 @@ function existingSlot(s: PageTrackState, as: number, id: number): SlotState {
  */
 function flushShadowMemslot(k: KernelContext, as: number, slot: number, reason: 'memslot-delete' | 'memslot-move'): void {
   if (!k.profile.flushSlotNotification) return zapAll(k, reason);
+  const s = k.state.memslots.get(as, slot)!;
   for (const node of k.state.notifiers.nodes) {
     k.emit('slot-flush-notified', { node, as, slot });
     if (node === KVM_MMU_NODE) zapAll(k, reason);
+    else k.handlers.get(node)?.trackFlushSlot?.({ as, id: slot, base: s.base, npages: s.npages }, nodeApi(k, node));
   }
 }
 

@@ -4,6 +4,7 @@ import { ADDRESS_SPACES, KVM_MMU_NODE } from './constants.js';
 import type { Command } from './commands.js';
 import { type CommandValue, handlerFor } from './handlers.js';
 import { type KernelContext, Rejection } from './kernel/context.js';
+import type { NodeHandler } from './kernel/node-handlers.js';
 import { DEFAULT_PROFILE, type KernelProfile, getProfile } from './profile.js';
 import { InMemoryEventLog, type EventSink } from '../events/event-log.js';
 import {
@@ -68,6 +69,7 @@ export class PageTrackVm {
   private readonly batches = new Subject<readonly PageTrackEvent[]>();
   private readonly deliveries = new Subject<NotificationDelivered>();
   private readonly kernel: KernelContext;
+  private readonly handlers = new Map<string, NodeHandler>();
   private seq = 0;
   private cmd = 0;
   private pending: PageTrackEvent[] = [];
@@ -84,7 +86,7 @@ export class PageTrackVm {
       this.sink = options.log;
     }
     this.events$ = this.batches.asObservable();
-    this.kernel = { state: this.state, profile: this.profile, emit: (type, body) => this.emit(type, body) };
+    this.kernel = { state: this.state, profile: this.profile, emit: (type, body) => this.emit(type, body), handlers: this.handlers };
     if (options.resume) {
       if (options.resume.state.profile !== this.profile.name) throw new Error(`cannot resume a ${options.resume.state.profile} state under profile ${this.profile.name}`);
       this.seq = options.resume.seq;
@@ -136,6 +138,19 @@ export class PageTrackVm {
   rejectInput(rejection: InputRejection, origin: Origin = {}): CommandResult {
     this.cmd++;
     return this.recordRejection(rejection, origin);
+  }
+
+  /**
+   * Gives node `node` in-kernel callbacks (track_write, track_flush_slot), called synchronously
+   * while it is registered; what they do becomes events of the command being run.
+   */
+  attach(node: string, handler: NodeHandler): void {
+    if (node === KVM_MMU_NODE) throw new Error(`'${KVM_MMU_NODE}' is KVM's own node; its handling is built in`);
+    this.handlers.set(node, handler);
+  }
+
+  detach(node: string): void {
+    this.handlers.delete(node);
   }
 
   /** Deliveries to `node` (its track_write callbacks), in dispatch order, for as long as it is registered. */

@@ -3,6 +3,7 @@ import type { WriteVia } from '../commands.js';
 import type { WriteOutcome } from '../../events/types.js';
 import type { KernelContext } from './context.js';
 import { handleFault } from './mmu.js';
+import { nodeApi } from './node-handlers.js';
 
 const gfnOf = (gpa: number): number => Math.floor(gpa / 2 ** PAGE_SHIFT);
 
@@ -18,7 +19,11 @@ export function emulatorWritePhys(k: KernelContext, as: number, gpa: number, byt
     return 'mmio';
   }
   k.emit('write', { as, gpa, bytes, via, outcome: 'emulated' });
-  for (const node of k.state.notifiers.nodes) k.emit('notification', { node, as, gpa, bytes });
+  // The registry as it is now decides who is called, in order (a callback may change tracking, not the list).
+  for (const node of k.state.notifiers.nodes) {
+    k.emit('notification', { node, as, gpa, bytes });
+    k.handlers.get(node)?.trackWrite?.({ as, gpa, bytes }, nodeApi(k, node));
+  }
   return 'emulated';
 }
 
