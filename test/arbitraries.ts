@@ -19,6 +19,7 @@ export const commandArb = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('is-active'), as, gfn, mode }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('sp-create'), as, gfn, level: fc.integer({ min: 1, max: 4 }), direct: fc.boolean(), vcpuAs: as }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('sp-zap'), sp: fc.integer({ min: 1, max: 8 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('sp-use'), sp: fc.integer({ min: 1, max: 8 }) }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('fault'), as, gfn, write: fc.boolean(), hostLevel: fc.integer({ min: 1, max: 3 }) }) },
   {
     weight: 5,

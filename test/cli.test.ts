@@ -35,7 +35,7 @@ describe('pagetrack CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stdout.split('\n').slice(0, 3)).toEqual([
       `c2     ?                   REJECTED ${file}:4: malformed JSON (Expected ',' or '}' after property value in JSON at position 47)`,
-      `c3     ?                   REJECTED ${file}:5: field 'op': unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, fault, write, notifier-register, notifier-unregister)`,
+      `c3     ?                   REJECTED ${file}:5: field 'op': unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister)`,
       `c4     track-add           REJECTED ${file}:6: field 'user': is missing`,
     ]);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('7 commands, 11 events, 6 rejected');
@@ -68,7 +68,7 @@ describe('pagetrack CLI', () => {
     expect(s.slots[0].track.write).toEqual([[0x1234, 2]]);
     expect(s.slots[0].disallowLpage['2']).toEqual({ entries: 1024, nonzero: [[9, 0x1200, 2]] });
     expect(s.notifiers).toEqual(['vgpu0', 'kvm-mmu']);
-    expect(s.shadowPages).toEqual([{ sp: 1, as: 0, gfn: 0x1234, level: 2, direct: false }]);
+    expect(s.shadowPages).toEqual([{ sp: 1, as: 0, gfn: 0x1234, level: 2, direct: false, flood: 0 }]);
     expect(s.sptes).toEqual([{ as: 0, level: 3, gfn: 0, writable: false }]);
     expect(s.tlbFlushes).toBe(1);
     expect(s.notifications).toBe(2);

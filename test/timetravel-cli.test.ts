@@ -63,7 +63,7 @@ describe('state --at, step, diff (the demo log)', () => {
     expect(d.balances).toEqual({ vgpu0: [1, -1] });
     const end = json('diff', LOG, 'c13', 'end');
     expect(end.slots).toEqual({ added: [], removed: ['as0/slot0'], changed: [] });
-    expect(end.shadowPages.zapped).toEqual([{ sp: 1, as: 0, gfn: 0x1234, level: 2, direct: false }]);
+    expect(end.shadowPages.zapped).toEqual([{ sp: 1, as: 0, gfn: 0x1234, level: 2, direct: false, flood: 0 }]);
     expect(end.sptes.removed).toEqual([{ as: 0, level: 3, gfn: 0, writable: false }]);
   });
 });

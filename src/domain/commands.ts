@@ -67,6 +67,11 @@ export interface SpCreate {
   /** The creating vCPU's address space (level-1 write-protect uses it, spec 5.1, B12); defaults to `as`. */
   readonly vcpuAs: number;
 }
+/** A vCPU walk that uses an existing shadow page: clears its write-flooding count (spec 5.4). */
+export interface SpUse {
+  readonly op: 'sp-use';
+  readonly sp: number;
+}
 /** kvm_mmu_prepare_zap_page + commit for one shadow page. */
 export interface SpZap {
   readonly op: 'sp-zap';
@@ -105,6 +110,7 @@ export type Command =
   | IsActive
   | SpCreate
   | SpZap
+  | SpUse
   | Fault
   | Write
   | NotifierChange;
@@ -120,6 +126,7 @@ export const COMMAND_OPS: readonly CommandOp[] = [
   'is-active',
   'sp-create',
   'sp-zap',
+  'sp-use',
   'fault',
   'write',
   'notifier-register',

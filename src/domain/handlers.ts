@@ -16,7 +16,7 @@ import {
   PAGE_SIZE,
   VALID_MEMSLOT_FLAGS,
 } from './constants.js';
-import type { Command, Fault, IsActive, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpZap, TrackChange, Write } from './commands.js';
+import type { Command, Fault, IsActive, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpUse, SpZap, TrackChange, Write } from './commands.js';
 import { hex, lpageCount, splitAtPages } from './gfn.js';
 import { type KernelContext, Rejection } from './kernel/context.js';
 import { initialGuards } from './kernel/lpage.js';
@@ -237,6 +237,17 @@ const spZap: Handler<SpZap> = {
   },
 };
 
+const spUse: Handler<SpUse> = {
+  check(c, s) {
+    if (!s.shadowPages.pages.has(c.sp)) reject('sp', `shadow page ${c.sp} is not live (never created, or zapped already)`);
+  },
+  // kvm_mmu_get_page's cache hit / the shadow walk: clear_sp_write_flooding_count.
+  run(c, k) {
+    if (k.state.shadowPages.pages.get(c.sp)!.flood !== 0) k.emit('sp-write-flooding', { sp: c.sp, count: 0 });
+    return undefined;
+  },
+};
+
 const fault: Handler<Fault> = {
   check(c) {
     checkAs(c.as);
@@ -295,6 +306,7 @@ const HANDLERS: { readonly [Op in Command['op']]: Handler<Extract<Command, { op:
   'is-active': isActiveQuery,
   'sp-create': spCreate,
   'sp-zap': spZap,
+  'sp-use': spUse,
   fault,
   write,
   'notifier-register': notifierChange,

@@ -146,7 +146,7 @@ export interface SpteZapped extends Base<'spte-zapped'>, SpteRef {
 export interface SpteWriteProtected extends Base<'spte-write-protected'>, SpteRef {
   readonly reason: 'track-add' | 'sp-create' | 'log-dirty';
 }
-export type FlushReason = 'track-add' | 'sp-create' | 'sp-zap' | 'zap-all' | 'huge-replaces-table' | 'table-replaces-huge' | 'log-dirty';
+export type FlushReason = 'track-add' | 'sp-create' | 'sp-zap' | 'zap-all' | 'pte-write' | 'huge-replaces-table' | 'table-replaces-huge' | 'log-dirty';
 /** kvm_flush_remote_tlbs. */
 export interface TlbFlushed extends Base<'tlb-flushed'> {
   readonly reason: FlushReason;
@@ -160,7 +160,14 @@ export interface SpCreated extends Base<'sp-created'> {
 }
 export interface SpZapped extends Base<'sp-zapped'> {
   readonly sp: number;
-  readonly reason: 'sp-zap' | 'zap-all';
+  readonly reason: SpZapReason;
+}
+/** Why a shadow page went: a zap command, a zap-all, or KVM's write handler (spec 5.4). */
+export type SpZapReason = 'sp-zap' | 'zap-all' | 'pte-write';
+/** write_flooding_count of a non-leaf shadow page after kvm_mmu_pte_write counted a write, or 0 when the page was used (spec 5.4). */
+export interface SpWriteFlooding extends Base<'sp-write-flooding'> {
+  readonly sp: number;
+  readonly count: number;
 }
 export interface NotifierRegistered extends Base<'notifier-registered'> {
   readonly node: string;
@@ -225,6 +232,7 @@ export type PageTrackEvent =
   | TlbFlushed
   | SpCreated
   | SpZapped
+  | SpWriteFlooding
   | NotifierRegistered
   | NotifierUnregistered
   | FaultResolved
@@ -259,6 +267,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = Object.free
   'tlb-flushed': 1,
   'sp-created': 1,
   'sp-zapped': 1,
+  'sp-write-flooding': 1,
   'notifier-registered': 1,
   'notifier-unregistered': 1,
   fault: 1,

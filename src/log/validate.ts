@@ -82,9 +82,10 @@ const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'spte-installed': { as, level: range(1, 3), gfn, writable: bool },
   'spte-zapped': { as, level: range(1, 3), gfn, reason: oneOf(['zap-all', 'huge-replaces-table', 'table-replaces-huge']) },
   'spte-write-protected': { as, level: range(1, 3), gfn, reason: oneOf(['track-add', 'sp-create', 'log-dirty']) },
-  'tlb-flushed': { reason: oneOf(['track-add', 'sp-create', 'sp-zap', 'zap-all', 'huge-replaces-table', 'table-replaces-huge', 'log-dirty']) },
+  'tlb-flushed': { reason: oneOf(['track-add', 'sp-create', 'sp-zap', 'zap-all', 'pte-write', 'huge-replaces-table', 'table-replaces-huge', 'log-dirty']) },
   'sp-created': { sp: range(1, Number.MAX_SAFE_INTEGER), as, gfn, level: range(1, 4), direct: bool },
-  'sp-zapped': { sp: range(1, Number.MAX_SAFE_INTEGER), reason: oneOf(['sp-zap', 'zap-all']) },
+  'sp-zapped': { sp: range(1, Number.MAX_SAFE_INTEGER), reason: oneOf(['sp-zap', 'zap-all', 'pte-write']) },
+  'sp-write-flooding': { sp: range(1, Number.MAX_SAFE_INTEGER), count: nat },
   'notifier-registered': { node: str },
   'notifier-unregistered': { node: str },
   fault: { as, gfn, write: bool, present: bool, outcome: oneOf(['mapped', 'emulate', 'mmio']) },
@@ -236,6 +237,8 @@ export class EventValidator {
         return undefined;
       case 'sp-zapped':
         return this.liveSps.delete(e.sp) ? undefined : { field: 'sp', reason: `shadow page ${e.sp} is not live` };
+      case 'sp-write-flooding':
+        return this.liveSps.has(e.sp) ? undefined : { field: 'sp', reason: `shadow page ${e.sp} is not live` };
       case 'spte-installed':
       case 'spte-zapped':
       case 'spte-write-protected':

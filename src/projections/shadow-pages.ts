@@ -1,5 +1,5 @@
 import { freeze } from 'immer';
-import type { SpCreated, SpZapped } from '../events/types.js';
+import type { SpCreated, SpWriteFlooding, SpZapped } from '../events/types.js';
 
 export interface ShadowPage {
   readonly sp: number;
@@ -8,6 +8,8 @@ export interface ShadowPage {
   readonly gfn: number;
   readonly level: number;
   readonly direct: boolean;
+  /** write_flooding_count: writes kvm_mmu_pte_write counted since the page was last used (spec 5.4). */
+  readonly flood: number;
 }
 
 /** Live shadow pages and kvm->arch.indirect_shadow_pages (spec 5.1, B9). */
@@ -21,11 +23,11 @@ export class ShadowPageProjection {
   touched: Set<number> | undefined;
 
   /**
-   * The live pages as rows of [sp, as, gfn, level, direct 0/1], by id. A state only moved forward
+   * The live pages as rows of [sp, as, gfn, level, direct 0/1, flood], by id. A state only moved forward
    * holds them in id order already (ids only grow); a reverted one may not, and is sorted.
    */
   save(): Float64Array {
-    const out = new Float64Array(this.pages.size * 5);
+    const out = new Float64Array(this.pages.size * 6);
     let i = 0;
     let prev = 0;
     let sorted = true;
@@ -40,6 +42,7 @@ export class ShadowPageProjection {
       out[i++] = p.gfn;
       out[i++] = p.level;
       out[i++] = p.direct ? 1 : 0;
+      out[i++] = p.flood;
     }
     return out;
   }
@@ -48,9 +51,9 @@ export class ShadowPageProjection {
   load(rows: Float64Array, lastId: number): void {
     this.pages.clear();
     this.indirect = 0;
-    for (let i = 0; i < rows.length; i += 5) {
+    for (let i = 0; i < rows.length; i += 6) {
       const direct = rows[i + 4] === 1;
-      this.pages.set(rows[i]!, freeze({ sp: rows[i]!, as: rows[i + 1]!, gfn: rows[i + 2]!, level: rows[i + 3]!, direct }));
+      this.pages.set(rows[i]!, freeze({ sp: rows[i]!, as: rows[i + 1]!, gfn: rows[i + 2]!, level: rows[i + 3]!, direct, flood: rows[i + 5]! }));
       if (!direct) this.indirect++;
     }
     this.lastId = lastId;
@@ -63,20 +66,20 @@ export class ShadowPageProjection {
   revert(rows: Float64Array, lastId: number, indirect: number): void {
     for (const sp of this.touched ?? []) {
       let lo = 0;
-      let hi = rows.length / 5 - 1;
+      let hi = rows.length / 6 - 1;
       let at = -1;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        const v = rows[mid * 5]!;
+        const v = rows[mid * 6]!;
         if (v === sp) {
-          at = mid * 5;
+          at = mid * 6;
           break;
         }
         if (v < sp) lo = mid + 1;
         else hi = mid - 1;
       }
       if (at < 0) this.pages.delete(sp);
-      else this.pages.set(sp, freeze({ sp, as: rows[at + 1]!, gfn: rows[at + 2]!, level: rows[at + 3]!, direct: rows[at + 4] === 1 }));
+      else this.pages.set(sp, freeze({ sp, as: rows[at + 1]!, gfn: rows[at + 2]!, level: rows[at + 3]!, direct: rows[at + 4] === 1, flood: rows[at + 5]! }));
     }
     this.lastId = lastId;
     this.indirect = indirect;
@@ -84,9 +87,16 @@ export class ShadowPageProjection {
 
   onCreated(e: SpCreated): void {
     this.touched?.add(e.sp);
-    this.pages.set(e.sp, freeze({ sp: e.sp, as: e.as, gfn: e.gfn, level: e.level, direct: e.direct }));
+    this.pages.set(e.sp, freeze({ sp: e.sp, as: e.as, gfn: e.gfn, level: e.level, direct: e.direct, flood: 0 }));
     if (!e.direct) this.indirect++;
     if (e.sp > this.lastId) this.lastId = e.sp;
+  }
+
+  onWriteFlooding(e: SpWriteFlooding): void {
+    this.touched?.add(e.sp);
+    const p = this.pages.get(e.sp);
+    if (!p) throw new Error(`event counts a write to shadow page ${e.sp}, which is not live`);
+    this.pages.set(e.sp, freeze({ ...p, flood: e.count }));
   }
 
   onZapped(e: SpZapped): void {

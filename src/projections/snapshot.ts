@@ -12,7 +12,7 @@ export interface StateSnapshot {
   readonly position: { readonly event: number; readonly command: number };
   readonly slots: readonly SlotSnapshot[];
   readonly sptes: ReadonlyArray<{ readonly as: number; readonly level: number; readonly gfn: number; readonly writable: boolean }>;
-  readonly shadowPages: ReadonlyArray<{ readonly sp: number; readonly as: number; readonly gfn: number; readonly level: number; readonly direct: boolean }>;
+  readonly shadowPages: ReadonlyArray<{ readonly sp: number; readonly as: number; readonly gfn: number; readonly level: number; readonly direct: boolean; readonly flood: number }>;
   readonly indirectShadowPages: number;
   readonly tlbFlushes: number;
   /** Dispatch order: the node called first comes first. */

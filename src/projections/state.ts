@@ -67,6 +67,8 @@ export class PageTrackState {
         return this.shadowPages.onCreated(e);
       case 'sp-zapped':
         return this.shadowPages.onZapped(e);
+      case 'sp-write-flooding':
+        return this.shadowPages.onWriteFlooding(e);
       case 'command-rejected':
         t.commands++;
         t.rejected++;

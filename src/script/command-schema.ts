@@ -89,6 +89,7 @@ const SCHEMAS = {
     vcpuAs: as.optional(),
   }),
   'sp-zap': z.strictObject({ op: z.literal('sp-zap'), sp: int('a shadow page id', 1, Number.MAX_SAFE_INTEGER) }),
+  'sp-use': z.strictObject({ op: z.literal('sp-use'), sp: int('a shadow page id', 1, Number.MAX_SAFE_INTEGER) }),
   fault: z.strictObject({ op: z.literal('fault'), as, gfn, write: bool('write'), hostLevel }),
   write: z.strictObject({
     op: z.literal('write'),

@@ -13,7 +13,7 @@ import { PageTrackState } from '../projections/state.js';
 import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 3;
+export const INDEX_VERSION = 4;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
 

@@ -1,5 +1,5 @@
 import { KVM_MEM_READONLY, KVM_MMU_USER } from '../constants.js';
-import type { FaultOutcome } from '../../events/types.js';
+import type { FaultOutcome, SpZapReason } from '../../events/types.js';
 import type { ShadowPage } from '../../projections/shadow-pages.js';
 import type { KernelContext } from './context.js';
 import { allowLpage, disallowLpage } from './lpage.js';
@@ -43,7 +43,7 @@ export function handleFault(k: KernelContext, as: number, gfn: number, write: bo
  * page is write-tracked by kvm-mmu; a leaf page disallows large pages, then the creating vCPU's
  * address space write-protects the gfn (B12) and flushes if that changed an SPTE.
  */
-export function createShadowPage(k: KernelContext, sp: Omit<ShadowPage, 'sp'>, vcpuAs: number): number {
+export function createShadowPage(k: KernelContext, sp: Omit<ShadowPage, 'sp' | 'flood'>, vcpuAs: number): number {
   const id = k.state.shadowPages.lastId + 1;
   k.emit('sp-created', { sp: id, as: sp.as, gfn: sp.gfn, level: sp.level, direct: sp.direct });
   if (sp.direct) return id;
@@ -58,7 +58,7 @@ export function createShadowPage(k: KernelContext, sp: Omit<ShadowPage, 'sp'>, v
 }
 
 /** kvm_mmu_prepare_zap_page: unaccount_shadowed exactly once for a live indirect page (spec 5.1). */
-export function prepareZapShadowPage(k: KernelContext, sp: ShadowPage, reason: 'sp-zap' | 'zap-all'): void {
+export function prepareZapShadowPage(k: KernelContext, sp: ShadowPage, reason: SpZapReason): void {
   k.emit('sp-zapped', { sp: sp.sp, reason });
   if (sp.direct) return;
   const slot = k.state.memslots.find(sp.as, sp.gfn);
@@ -79,4 +79,42 @@ export function zapAll(k: KernelContext, reason: 'memslot-delete' | 'memslot-mov
   const sptes = k.state.sptes.list();
   for (const s of sptes) k.emit('spte-zapped', { as: s.as, level: s.level, gfn: s.gfn, reason: 'zap-all' });
   if (pages.length + sptes.length > 0) flushRemoteTlbs(k, 'zap-all');
+}
+
+/**
+ * detect_write_misaligned (4.6, 8-byte gptes): a write that is not one whole aligned PTE, except
+ * a single byte at a PTE's start (clear_bit's andb updating status bits).
+ */
+export function writeMisaligned(gpa: number, bytes: number): boolean {
+  const offset = gpa % 4096;
+  if (offset % 8 === 0 && bytes === 1) return false;
+  return ((offset ^ (offset + bytes - 1)) & ~7) !== 0 || bytes < 4;
+}
+
+/**
+ * kvm_mmu_pte_write, KVM's own track_write (spec 5.4): nothing while no indirect shadow page
+ * exists; else each live indirect page shadowing the written gfn (newest first, as the hash
+ * list) is zapped when the write is misaligned or, for a non-leaf page, when it is the third
+ * write since the page was last used (write flooding); one remote flush if any was zapped.
+ */
+export function kvmMmuPteWrite(k: KernelContext, gpa: number, bytes: number): void {
+  const sps = k.state.shadowPages;
+  if (sps.indirect === 0) return;
+  const gfn = Math.floor(gpa / 4096);
+  const hits = [...sps.pages.values()].filter((p) => !p.direct && p.gfn === gfn).reverse();
+  let zapped = false;
+  for (const sp of hits) {
+    let flooded = false;
+    const misaligned = writeMisaligned(gpa, bytes);
+    if (!misaligned && sp.level > 1) {
+      const count = sp.flood + 1;
+      k.emit('sp-write-flooding', { sp: sp.sp, count });
+      flooded = count >= 3;
+    }
+    if (misaligned || flooded) {
+      prepareZapShadowPage(k, k.state.shadowPages.pages.get(sp.sp)!, 'pte-write');
+      zapped = true;
+    }
+  }
+  if (zapped) flushRemoteTlbs(k, 'pte-write');
 }

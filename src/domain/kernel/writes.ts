@@ -1,8 +1,8 @@
-import { KVM_MEM_READONLY, PAGE_SHIFT } from '../constants.js';
+import { KVM_MEM_READONLY, KVM_MMU_NODE, PAGE_SHIFT } from '../constants.js';
 import type { WriteVia } from '../commands.js';
 import type { WriteOutcome } from '../../events/types.js';
 import type { KernelContext } from './context.js';
-import { handleFault } from './mmu.js';
+import { handleFault, kvmMmuPteWrite } from './mmu.js';
 import { nodeApi } from './node-handlers.js';
 
 const gfnOf = (gpa: number): number => Math.floor(gpa / 2 ** PAGE_SHIFT);
@@ -22,7 +22,8 @@ export function emulatorWritePhys(k: KernelContext, as: number, gpa: number, byt
   // The registry as it is now decides who is called, in order (a callback may change tracking, not the list).
   for (const node of k.state.notifiers.nodes) {
     k.emit('notification', { node, as, gpa, bytes });
-    k.handlers.get(node)?.trackWrite?.({ as, gpa, bytes }, nodeApi(k, node));
+    if (node === KVM_MMU_NODE) kvmMmuPteWrite(k, gpa, bytes);
+    else k.handlers.get(node)?.trackWrite?.({ as, gpa, bytes }, nodeApi(k, node));
   }
   return 'emulated';
 }
