@@ -10,7 +10,7 @@ import type { PageTrackEvent } from '../src/events/types.js';
 import { projectInto } from '../src/projections/replay.js';
 import { snapshot } from '../src/projections/snapshot.js';
 import { PageTrackState } from '../src/projections/state.js';
-import { GUEST_PAGES, runHotSetWorkload } from './workload.js';
+import { GUEST_PAGES, runHotSetWorkload } from './hot-set.js';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

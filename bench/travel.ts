@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { buildIndex, saveIndex } from '../src/timetravel/log-index.js';
 import { TimeMachine } from '../src/timetravel/time-machine.js';
-import { prng } from './workload.js';
+import { prng } from '../src/workloads/driver.js';
 
 const [log, intervalArg, seeksArg, label = ''] = process.argv.slice(2);
 const interval = Number(intervalArg);

@@ -142,7 +142,7 @@ export class Auditor {
         this.bump(this.gfnEvents, gfnKey(e.as, gfn), 1);
         if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
           this.blindTracked++;
-          this.add({ class: 'B10', severity: 'warning', ...at, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier` });
+          this.add({ class: 'B10', severity: 'info', ...at, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
         }
         if (e.outcome === 'emulated') this.pendingNotify = { seq: e.seq, cmd: e.cmd, as: e.as, gpa: e.gpa, nodes: [] };
         break;
@@ -184,14 +184,16 @@ export class Auditor {
           if (e.type === 'memslot-deleted') this.add({ class: 'B13', severity: 'error', ...at, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})` });
           else this.add({ class: 'B14', severity: 'info', ...at, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
         }
-        if (e.type === 'memslot-deleted') for (const slots of this.held.values()) slots.delete(`${e.as}|${e.slot}|${slot.born}`);
+        if (e.type === 'memslot-deleted') {
+          for (const slots of this.held.values()) slots.delete(`${e.as}|${e.slot}|${slot.born}`);
+          this.tracked -= gfns; // a MOVE carries them along
+        }
         break;
       }
       default:
         break;
     }
     s.apply(e);
-    if (e.type === 'memslot-deleted' || e.type === 'memslot-moved') this.recount(s);
     this.last = e;
   }
 
@@ -304,12 +306,5 @@ export class Auditor {
     let n = 0;
     for (const m of this.held.get(user)?.values() ?? []) for (const v of m.values()) if (v > 0) n += v;
     return n;
-  }
-
-  /** After a slot goes or moves, count the tracked gfns again (rare). */
-  private recount(s: PageTrackState): void {
-    let n = 0;
-    for (const slot of s.memslots.slots.values()) for (const c of slot.track[0]!) if (c !== 0) n++;
-    this.tracked = n;
   }
 }

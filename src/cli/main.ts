@@ -13,6 +13,7 @@ import { loadState, truncationNote } from './load.js';
 import { progressBar } from './progress.js';
 import { addDebugCommand } from './debug.js';
 import { addAuditCommand } from './audit-command.js';
+import { addSimulateCommand } from './simulate-command.js';
 import { UsageError, addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { PositionError, parsePosition } from '../timetravel/position.js';
 import { ExprError } from '../timetravel/expr.js';
@@ -140,6 +141,7 @@ program
 addTimeTravelCommands(program);
 addDebugCommand(program);
 addAuditCommand(program);
+addSimulateCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ExprError) {

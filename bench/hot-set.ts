@@ -5,18 +5,7 @@
  */
 import type { Command } from '../src/domain/commands.js';
 import type { PageTrackVm } from '../src/domain/vm.js';
-
-/** mulberry32: a small, fast, seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../src/workloads/driver.js';
 
 export const GUEST_PAGES = 16 * 1024 * 1024; // 64 GiB
 const USERS = ['vgpu0', 'intro'];
