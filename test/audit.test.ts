@@ -125,7 +125,7 @@ describe('pagetrack audit', () => {
       'writes: direct 1, emulated 1, mmio 0, blind 1; blind writes to tracked gfns 0; notifications 2; TLB flushes 2',
       'WARNs: invalid-mode 0, gfn-track-overflow 0, gfn-track-underflow 2, lpage-negative 4',
       'top gfns: 0x1234 (7)',
-      'findings: 8 error, 2 warning, 0 info',
+      'findings: 8 error, 2 warning, 0 info (B1 1, B2 2, B3 2, B4 4, B9 1)',
     ]);
     const j = JSON.parse(spawnSync(process.execPath, [BIN, 'audit', log, '--json'], { encoding: 'utf8' }).stdout);
     expect(j.findings.map((f: Finding) => f.class)).toEqual(['B1', 'B2', 'B3', 'B4', 'B4', 'B2', 'B3', 'B4', 'B4', 'B9']);

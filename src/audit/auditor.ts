@@ -46,7 +46,9 @@ export interface AuditSummary {
   readonly warns: Readonly<Record<string, number>>;
   /** gfns with the most events (count steps, writes, faults): [as, gfn, events]. */
   readonly topGfns: ReadonlyArray<readonly [number, number, number]>;
+  /** All findings by severity and by class (the list keeps at most FINDINGS_KEPT per class). */
   readonly findings: Readonly<Record<Severity, number>>;
+  readonly findingsByClass: Readonly<Record<string, number>>;
 }
 
 export interface AuditReport {
@@ -54,6 +56,8 @@ export interface AuditReport {
   readonly findings: readonly Finding[];
 }
 
+/** Findings listed per class; beyond that they are only counted. */
+export const FINDINGS_KEPT = 1000;
 /** How many points the tracked-over-time series has, at most (plus the end). */
 export const SAMPLES = 24;
 
@@ -63,6 +67,8 @@ const gfnKey = (as: number, gfn: number): number => gfn * 2 + as;
 export class Auditor {
   private state: PageTrackState | undefined;
   private readonly findings: Finding[] = [];
+  private readonly perClass = new Map<BugClass, number>();
+  private readonly bySeverity: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   /** user → slot (as, id, born) → slot index → accepted units held */
   private readonly held = new Map<string, Map<string, Map<number, number>>>();
   /** gfnKey(as, gfn) → live indirect shadow pages of level > 1 (each holds one kvm-mmu unit, B9) */
@@ -81,8 +87,12 @@ export class Auditor {
 
   constructor(private readonly profileName: string) {}
 
+  /** Every finding counts; each class keeps at most FINDINGS_KEPT of them (bounded memory). */
   private add(f: Finding): void {
-    this.findings.push(f);
+    const n = (this.perClass.get(f.class) ?? 0) + 1;
+    this.perClass.set(f.class, n);
+    this.bySeverity[f.severity]++;
+    if (n <= FINDINGS_KEPT) this.findings.push(f);
   }
 
   see(e: PageTrackEvent): void {
@@ -208,8 +218,6 @@ export class Auditor {
     const s = this.state ?? new PageTrackState(getProfile(this.profileName));
     const t = s.tallies;
     this.sample();
-    const bySeverity: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-    for (const f of this.findings) bySeverity[f.severity]++;
     return {
       findings: this.findings,
       summary: {
@@ -228,7 +236,8 @@ export class Auditor {
           .sort((a, b) => b[1] - a[1])
           .slice(0, 10)
           .map(([k, n]) => [k % 2, Math.floor(k / 2), n] as const),
-        findings: bySeverity,
+        findings: { ...this.bySeverity },
+        findingsByClass: Object.fromEntries([...this.perClass].sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)))),
       },
     };
   }

@@ -56,7 +56,7 @@ export function formatAudit(r: AuditReport): string {
   out.push(`writes: ${Object.entries(s.writes).map(([k, n]) => `${k} ${n}`).join(', ')}; blind writes to tracked gfns ${s.blindWritesToTracked}; notifications ${s.notifications}; TLB flushes ${s.tlbFlushes}`);
   out.push(`WARNs: ${Object.entries(s.warns).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (s.topGfns.length) out.push(`top gfns: ${s.topGfns.map(([as, g, n]) => `${hex(g)}${as ? `@as${as}` : ''} (${n})`).join(', ')}`);
-  out.push(`findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info`);
+  out.push(`findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info${Object.keys(s.findingsByClass).length ? ` (${Object.entries(s.findingsByClass).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
   if (r.findings.length) {
     out.push(
       table(
@@ -83,6 +83,7 @@ export function addAuditCommand(program: Command): void {
       if (o.json) console.log(JSON.stringify(r, null, 2));
       else if (o.csv) process.stdout.write(findingsCsv(r));
       else console.log(formatAudit(r));
-      if (r.findings.some((f) => severityRank(f.severity) >= severityRank(o.failOn))) process.exitCode = 1;
+      const s = r.summary.findings;
+      if (SEVERITIES.some((sev) => severityRank(sev) >= severityRank(o.failOn) && s[sev] > 0)) process.exitCode = 1;
     });
 }

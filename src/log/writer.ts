@@ -19,6 +19,7 @@ export interface LogTail {
 }
 
 const FLUSH_BYTES = 1 << 20;
+const POST_BYTES = 1 << 18;
 /** Past this many events a writer moves chaining and file writes to a worker thread. */
 const WORKER_AFTER_EVENTS = 200_000;
 
@@ -132,10 +133,13 @@ export class LogWriter implements EventSink {
     if (this.workerError) throw new Error(`${this.path}: the log writer failed: ${this.workerError}`);
     this.events += batch.length;
     if (this.worker) {
-      if (batch.length === 0) return;
-      const bodies: string[] = new Array<string>(batch.length);
-      for (let i = 0; i < batch.length; i++) bodies[i] = encodeEvent(batch[i]!);
-      this.worker.postMessage({ text: bodies.join('\n') });
+      // Serialise here, chain and write there; hand over in large pieces (one message per ~256 KiB).
+      for (let i = 0; i < batch.length; i++) {
+        const body = encodeEvent(batch[i]!);
+        this.buf.push(body);
+        this.size += body.length;
+      }
+      if (this.size >= POST_BYTES) this.post();
       return;
     }
     let prev = this.prev;
@@ -156,6 +160,7 @@ export class LogWriter implements EventSink {
     this.closed = true;
     try {
       if (this.worker) {
+        this.post();
         this.worker.postMessage({ close: true });
         const r = await this.done!;
         this.prev = r.prev;
@@ -169,6 +174,13 @@ export class LogWriter implements EventSink {
     }
     if (this.workerError) throw new Error(`${this.path}: the log writer failed: ${this.workerError}`);
     return this.prev;
+  }
+
+  private post(): void {
+    if (this.buf.length === 0) return;
+    this.worker!.postMessage({ text: this.buf.join('\n') });
+    this.buf = [];
+    this.size = 0;
   }
 
   private startWorker(): void {

@@ -21,6 +21,25 @@ export class ShadowPageProjection {
   lastId = 0;
   /** Ids created or zapped since `touched` was last reset (time travel's cheap restores). */
   touched: Set<number> | undefined;
+  /** gfn → ids of the live pages shadowing it (for_each_gfn_sp: KVM's write handler looks pages up by gfn). */
+  private readonly byGfn = new Map<number, Set<number>>();
+
+  /** The live pages that shadow `gfn` (any address space), oldest first. */
+  ofGfn(gfn: number): ShadowPage[] {
+    const ids = this.byGfn.get(gfn);
+    return ids ? [...ids].sort((a, b) => a - b).map((id) => this.pages.get(id)!) : [];
+  }
+
+  private index(id: number, gfn: number, add: boolean): void {
+    let ids = this.byGfn.get(gfn);
+    if (add) {
+      if (!ids) this.byGfn.set(gfn, (ids = new Set()));
+      ids.add(id);
+    } else if (ids) {
+      ids.delete(id);
+      if (ids.size === 0) this.byGfn.delete(gfn);
+    }
+  }
 
   /**
    * The live pages as rows of [sp, as, gfn, level, direct 0/1, flood], by id. A state only moved forward
@@ -50,10 +69,12 @@ export class ShadowPageProjection {
   /** Replaces the live pages with `rows` (see save), e.g. from a checkpoint. */
   load(rows: Float64Array, lastId: number): void {
     this.pages.clear();
+    this.byGfn.clear();
     this.indirect = 0;
     for (let i = 0; i < rows.length; i += 6) {
       const direct = rows[i + 4] === 1;
       this.pages.set(rows[i]!, freeze({ sp: rows[i]!, as: rows[i + 1]!, gfn: rows[i + 2]!, level: rows[i + 3]!, direct, flood: rows[i + 5]! }));
+      this.index(rows[i]!, rows[i + 2]!, true);
       if (!direct) this.indirect++;
     }
     this.lastId = lastId;
@@ -78,8 +99,13 @@ export class ShadowPageProjection {
         if (v < sp) lo = mid + 1;
         else hi = mid - 1;
       }
+      const live = this.pages.get(sp);
+      if (live) this.index(sp, live.gfn, false);
       if (at < 0) this.pages.delete(sp);
-      else this.pages.set(sp, freeze({ sp, as: rows[at + 1]!, gfn: rows[at + 2]!, level: rows[at + 3]!, direct: rows[at + 4] === 1, flood: rows[at + 5]! }));
+      else {
+        this.pages.set(sp, freeze({ sp, as: rows[at + 1]!, gfn: rows[at + 2]!, level: rows[at + 3]!, direct: rows[at + 4] === 1, flood: rows[at + 5]! }));
+        this.index(sp, rows[at + 2]!, true);
+      }
     }
     this.lastId = lastId;
     this.indirect = indirect;
@@ -88,6 +114,7 @@ export class ShadowPageProjection {
   onCreated(e: SpCreated): void {
     this.touched?.add(e.sp);
     this.pages.set(e.sp, freeze({ sp: e.sp, as: e.as, gfn: e.gfn, level: e.level, direct: e.direct, flood: 0 }));
+    this.index(e.sp, e.gfn, true);
     if (!e.direct) this.indirect++;
     if (e.sp > this.lastId) this.lastId = e.sp;
   }
@@ -104,6 +131,7 @@ export class ShadowPageProjection {
     const p = this.pages.get(e.sp);
     if (!p) throw new Error(`event zaps shadow page ${e.sp}, which is not live`);
     this.pages.delete(e.sp);
+    this.index(e.sp, p.gfn, false);
     if (!p.direct) this.indirect--;
   }
 }

@@ -21,15 +21,17 @@ export function shadowMmu(vm: PageTrackVm, o: WorkloadOptions): WorkloadResult {
   const d = new Driver(vm, o);
   d.run({ op: 'memslot-create', as: 0, slot: 0, base: 0, npages: RAM, flags: 0, uaddr: 0 });
   d.run({ op: 'memslot-create', as: 1, slot: 0, base: 0xa0, npages: 0x20, flags: 0, uaddr: 0xa0000 });
-  let nextTable = POOL;
+  let nextTable = 0;
+  // Page-table pages cycle through the pool (a freed table's gfn is reused later).
+  const allocTable = () => POOL + (nextTable++ % (DATA - POOL));
   const shadowed = new Map<number, number>(); // table gfn -> sp id
   const procs: Proc[] = [];
-  const newProc = (): Proc => ({ tables: new Map([['4/0', nextTable++]]) });
+  const newProc = (): Proc => ({ tables: new Map([['4/0', allocTable()]]) });
   for (let i = 0; i < 6; i++) procs.push(newProc());
   const table = (p: Proc, level: number, index: number) => {
     const key = `${level}/${index}`;
     let g = p.tables.get(key);
-    if (g === undefined) p.tables.set(key, (g = nextTable++ % (DATA - POOL) + POOL));
+    if (g === undefined) p.tables.set(key, (g = allocTable()));
     return g;
   };
   // The vCPU walks a process's tables for a virtual page: shadow pages are created on first use.

@@ -101,7 +101,7 @@ export function kvmMmuPteWrite(k: KernelContext, gpa: number, bytes: number): vo
   const sps = k.state.shadowPages;
   if (sps.indirect === 0) return;
   const gfn = Math.floor(gpa / 4096);
-  const hits = [...sps.pages.values()].filter((p) => !p.direct && p.gfn === gfn).reverse();
+  const hits = sps.ofGfn(gfn).filter((p) => !p.direct).reverse();
   let zapped = false;
   for (const sp of hits) {
     let flooded = false;
