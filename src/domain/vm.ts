@@ -128,7 +128,7 @@ export class PageTrackVm {
     if (handler instanceof Rejection) {
       return this.recordRejection({ op: command.op, ...(handler.field ? { field: handler.field } : {}), reason: handler.reason }, origin);
     }
-    this.emit('command', { command: freeze(command, true), ...origin });
+    this.emit('command', { command: freeze(command), ...origin }); // commands are flat: a shallow freeze is whole
     const value = handler.run(command, this.kernel);
     const events = this.commit();
     return { cmd: this.cmd, op: command.op, ok: true, value, events };

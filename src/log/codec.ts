@@ -7,22 +7,28 @@ import { EVENT_VERSIONS, type EventType, type PageTrackEvent } from '../events/t
 import type { UpcasterRegistry } from './upcast.js';
 import { FIELD_ORDER, type Invalid, show } from './validate.js';
 
+/**
+ * Per type, a generated function that writes the event's array text directly (no array, no
+ * generic stringify: the write hot path). Numbers and booleans are written as JSON writes them;
+ * strings and objects go through JSON.stringify; absent optional fields become null, and
+ * trailing nulls are dropped.
+ */
+const ENCODERS = new Map<string, (e: Record<string, unknown>) => string>(
+  Object.entries(FIELD_ORDER).map(([type, fields]) => {
+    const enc = (x: string) => `(typeof ${x} === 'number' ? '' + ${x} : ${x} === true ? 'true' : ${x} === false ? 'false' : JSON.stringify(${x}))`;
+    const body = fields
+      .map((f) => `x = e[${JSON.stringify(f)}]; if (x === undefined) tail += ',null'; else { s += tail + ',' + ${enc('x')}; tail = ''; }`)
+      .join('\n');
+    const fn = new Function('e', `let x; let tail = ''; let s = '[' + e.seq + ',' + e.cmd + ',' + ${JSON.stringify(JSON.stringify(type))} + ',' + e.v;\n${body}\nreturn s + ']';`);
+    return [type, fn as (e: Record<string, unknown>) => string];
+  }),
+);
+
 /** The event's array text, without `prev` (the writer puts it first). */
 export function encodeEvent(e: PageTrackEvent): string {
-  const fields = FIELD_ORDER[e.type];
-  const o = e as unknown as Record<string, unknown>;
-  const a: unknown[] = [e.seq, e.cmd, e.type, e.v];
-  let last = 3;
-  for (let i = 0; i < fields.length; i++) {
-    const x = o[fields[i]!];
-    if (x === undefined) a.push(null);
-    else {
-      a.push(x);
-      last = a.length - 1;
-    }
-  }
-  a.length = last + 1;
-  return JSON.stringify(a);
+  const encode = ENCODERS.get(e.type);
+  if (!encode) throw new Error(`cannot encode an event of unknown type ${JSON.stringify(e.type)}`);
+  return encode(e as unknown as Record<string, unknown>);
 }
 
 /**
