@@ -43,7 +43,9 @@ export function runHotSetWorkload(vm: PageTrackVm, targetEvents: number, seed = 
       const res = run({ op: 'sp-create', as: 0, gfn: hot[pick(hot.length)]!, level: 1 + pick(4), direct: false, vcpuAs: 0 });
       sps.push(res.value as number);
     } else {
-      run({ op: 'sp-zap', sp: sps.splice(pick(sps.length), 1)[0]! });
+      // KVM's write handler may have zapped it already (spec 5.4): only live pages are zapped.
+      const sp = sps.splice(pick(sps.length), 1)[0]!;
+      if (vm.state.shadowPages.pages.has(sp)) run({ op: 'sp-zap', sp });
     }
   }
   return { commands };
