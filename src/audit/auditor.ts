@@ -61,6 +61,8 @@ export const FINDINGS_KEPT = 1000;
 /** How many points the tracked-over-time series has, at most (plus the end). */
 export const SAMPLES = 24;
 
+/** A slot incarnation as one number: born (an event seq) times 2048, plus as * 1024 + slot id. */
+const heldKey = (as: number, slot: number, born: number): number => born * 2048 + as * 1024 + slot;
 /** A gfn in an address space as one number (gfn < 2^40, so it stays a safe integer). */
 const gfnKey = (as: number, gfn: number): number => gfn * 2 + as;
 
@@ -69,14 +71,18 @@ export class Auditor {
   private readonly findings: Finding[] = [];
   private readonly perClass = new Map<BugClass, number>();
   private readonly bySeverity: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-  /** user → slot (as, id, born) → slot index → accepted units held */
-  private readonly held = new Map<string, Map<string, Map<number, number>>>();
+  /** user → slotKey(as, id, born) → slot index → accepted units held */
+  private readonly held = new Map<string, Map<number, Map<number, number>>>();
+  private lastUnits: { user: string; key: number; map: Map<number, number> } | undefined;
   /** gfnKey(as, gfn) → live indirect shadow pages of level > 1 (each holds one kvm-mmu unit, B9) */
   private readonly spUnits = new Map<number, number>();
   /** gfnKey(as, gfn) → kvm-mmu units accepted */
   private readonly kvmUnits = new Map<number, number>();
   private readonly b9Dirty = new Set<number>();
   private readonly gfnEvents = new Map<number, number>();
+  /** Tracked gfns per 2 MiB and per 1 GiB frame (gfnKey of the frame number): B5 scans a huge mapping only when one is there. */
+  private readonly tracked2M = new Map<number, number>();
+  private readonly tracked1G = new Map<number, number>();
   private readonly warnedLate = new Set<string>();
   private readonly flushedExternal = new Set<string>();
   private tracked = 0;
@@ -87,19 +93,21 @@ export class Auditor {
 
   constructor(private readonly profileName: string) {}
 
-  /** Every finding counts; each class keeps at most FINDINGS_KEPT of them (bounded memory). */
-  private add(f: Finding): void {
-    const n = (this.perClass.get(f.class) ?? 0) + 1;
-    this.perClass.set(f.class, n);
-    this.bySeverity[f.severity]++;
-    if (n <= FINDINGS_KEPT) this.findings.push(f);
+  /**
+   * Counts a finding; true while its class has fewer than FINDINGS_KEPT listed (bounded memory),
+   * so the caller builds the finding (and its message) only then.
+   */
+  private keep(cls: BugClass, severity: Severity): boolean {
+    const n = (this.perClass.get(cls) ?? 0) + 1;
+    this.perClass.set(cls, n);
+    this.bySeverity[severity]++;
+    return n <= FINDINGS_KEPT;
   }
 
   see(e: PageTrackEvent): void {
     const s = (this.state ??= new PageTrackState(getProfile(this.profileName)));
     if (this.pendingNotify && (e.type !== 'notification' || e.cmd !== this.pendingNotify.cmd)) this.closeDelivery();
-    if (this.last && e.cmd !== this.last.cmd) this.checkB9(this.last);
-    const at = { event: e.seq, command: e.cmd };
+    if (this.b9Dirty.size > 0 && this.last && e.cmd !== this.last.cmd) this.checkB9(this.last);
     switch (e.type) {
       case 'track-count-step': {
         const slot = s.memslots.get(e.as, e.slot)!;
@@ -107,31 +115,36 @@ export class Auditor {
         const idx = e.gfn - slot.base;
         const mine = units.get(idx) ?? 0;
         if (e.delta < 0 && mine <= 0) {
-          this.add({ class: 'B1', severity: 'error', ...at, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
+          if (this.keep('B1', 'error')) this.findings.push({ class: 'B1', severity: 'error', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
         }
         units.set(idx, mine + e.delta);
         if (e.user === KVM_MMU_USER) this.bump(this.kvmUnits, gfnKey(e.as, e.gfn), e.delta);
         else if (e.delta > 0 && !s.notifiers.has(e.user) && !this.warnedLate.has(e.user)) {
           this.warnedLate.add(e.user);
-          this.add({ class: 'B11', severity: 'warning', ...at, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
+          if (this.keep('B11', 'warning')) this.findings.push({ class: 'B11', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
         }
         const before = slot.track[e.mode]![e.gfn - slot.base]!;
-        if (before === 0 && e.count !== 0) this.tracked++;
-        else if (before !== 0 && e.count === 0) this.tracked--;
+        if (before === 0 && e.count !== 0) {
+          this.tracked++;
+          this.frames(e.as, e.gfn, 1);
+        } else if (before !== 0 && e.count === 0) {
+          this.tracked--;
+          this.frames(e.as, e.gfn, -1);
+        }
         this.bump(this.gfnEvents, gfnKey(e.as, e.gfn), 1);
         break;
       }
       case 'warn':
         if (e.kind === 'gfn-track-overflow' || e.kind === 'gfn-track-underflow') {
           const what = e.kind === 'gfn-track-overflow' ? 'an add at 65535' : 'a remove at count 0';
-          this.add({ class: 'B2', severity: 'error', ...at, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
-          this.add({ class: 'B3', severity: 'warning', ...at, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
+          if (this.keep('B2', 'error')) this.findings.push({ class: 'B2', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
+          if (this.keep('B3', 'warning')) this.findings.push({ class: 'B3', severity: 'warning', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
         } else if (e.kind === 'lpage-negative') {
-          this.add({ class: 'B4', severity: 'error', ...at, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} went negative (${e.value}): huge pages may map over tracked gfns` });
+          if (this.keep('B4', 'error')) this.findings.push({ class: 'B4', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} went negative (${e.value}): huge pages may map over tracked gfns` });
         }
         break;
       case 'spte-installed':
-        this.checkMapping(s, e.as, e.level, e.gfn, e.writable, at);
+        this.checkMapping(s, e.as, e.level, e.gfn, e.writable, { event: e.seq, command: e.cmd });
         break;
       case 'sp-created':
         if (!e.direct && e.level > 1) {
@@ -152,20 +165,20 @@ export class Auditor {
         this.bump(this.gfnEvents, gfnKey(e.as, gfn), 1);
         if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
           this.blindTracked++;
-          this.add({ class: 'B10', severity: 'info', ...at, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
+          if (this.keep('B10', 'info')) this.findings.push({ class: 'B10', severity: 'info', event: e.seq, command: e.cmd, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
         }
         if (e.outcome === 'emulated') this.pendingNotify = { seq: e.seq, cmd: e.cmd, as: e.as, gpa: e.gpa, nodes: [] };
         break;
       }
       case 'notification':
         if (!s.notifiers.has(e.node)) {
-          this.add({ class: 'B11', severity: 'error', ...at, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
+          if (this.keep('B11', 'error')) this.findings.push({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
         }
         if (this.pendingNotify && this.pendingNotify.gpa === e.gpa) this.pendingNotify.nodes.push(e.node);
         break;
       case 'notifier-unregistered': {
         const units = this.unitsOf(e.node);
-        if (units > 0) this.add({ class: 'B11', severity: 'error', ...at, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
+        if (units > 0) if (this.keep('B11', 'error')) this.findings.push({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
         break;
       }
       case 'slot-flush-notified':
@@ -173,7 +186,7 @@ export class Auditor {
         break;
       case 'memslot-change-failed':
         if (this.flushedExternal.has(`${e.cmd}|${e.as}|${e.slot}`)) {
-          this.add({ class: 'B15', severity: 'warning', ...at, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
+          if (this.keep('B15', 'warning')) this.findings.push({ class: 'B15', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
         }
         break;
       case 'memslot-deleted':
@@ -183,19 +196,26 @@ export class Auditor {
         const t = slot.track[0]!;
         const users = new Map<string, number>();
         let gfns = 0;
-        for (let i = 0; i < t.length; i++) if (t[i] !== 0) gfns++;
+        for (let i = 0; i < t.length; i++) {
+          if (t[i] === 0) continue;
+          gfns++;
+          this.frames(e.as, slot.base + i, -1);
+          if (e.type === 'memslot-moved') this.frames(e.as, e.base + i, 1);
+        }
         if (gfns > 0) {
           for (const [user, slots] of this.held) {
-            const m = slots.get(`${e.as}|${e.slot}|${slot.born}`);
+            const m = slots.get(heldKey(e.as, e.slot, slot.born));
             if (!m) continue;
             for (const [idx, v] of m) if (v > 0 && t[idx] !== 0) users.set(user, (users.get(user) ?? 0) + v);
           }
           const who = [...users].map(([u, n]) => `${u} ${n}`).join(', ') || 'no user holds them (stolen units)';
-          if (e.type === 'memslot-deleted') this.add({ class: 'B13', severity: 'error', ...at, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})` });
-          else this.add({ class: 'B14', severity: 'info', ...at, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
+          if (e.type === 'memslot-deleted') {
+            if (this.keep('B13', 'error')) this.findings.push({ class: 'B13', severity: 'error', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})` });
+          } else if (this.keep('B14', 'info')) this.findings.push({ class: 'B14', severity: 'info', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
         }
         if (e.type === 'memslot-deleted') {
-          for (const slots of this.held.values()) slots.delete(`${e.as}|${e.slot}|${slot.born}`);
+          for (const slots of this.held.values()) slots.delete(heldKey(e.as, e.slot, slot.born));
+          this.lastUnits = undefined;
           this.tracked -= gfns; // a MOVE carries them along
         }
         break;
@@ -242,17 +262,25 @@ export class Auditor {
     };
   }
 
+  private frames(as: number, gfn: number, d: number): void {
+    this.bump(this.tracked2M, gfnKey(as, Math.floor(gfn / 512)), d);
+    this.bump(this.tracked1G, gfnKey(as, Math.floor(gfn / 262144)), d);
+  }
+
   private bump(m: Map<number, number>, k: number, d: number): void {
     m.set(k, (m.get(k) ?? 0) + d);
   }
 
-  /** The units `user` holds in one slot incarnation, by slot index. */
+  /** The units `user` holds in one slot incarnation, by slot index (the last one looked up is cached). */
   private unitsMap(user: string, as: number, slot: number, born: number): Map<number, number> {
+    const key = heldKey(as, slot, born);
+    const c = this.lastUnits;
+    if (c && c.key === key && c.user === user) return c.map;
     let slots = this.held.get(user);
     if (!slots) this.held.set(user, (slots = new Map()));
-    const key = `${as}|${slot}|${born}`;
     let m = slots.get(key);
     if (!m) slots.set(key, (m = new Map()));
+    this.lastUnits = { user, key, map: m };
     return m;
   }
 
@@ -265,12 +293,14 @@ export class Auditor {
   private checkMapping(s: PageTrackState, as: number, level: number, gfn: number, writable: boolean, at: { event: number; command: number }): void {
     const slot = s.memslots.find(as, gfn);
     if (!slot) return;
-    if (writable) {
+    const frames = level === 2 ? this.tracked2M : level === 3 ? this.tracked1G : undefined;
+    const worth = level === 1 ? slot.track[0]![gfn - slot.base] !== 0 : (frames!.get(gfnKey(as, Math.floor(gfn / 512 ** (level - 1)))) ?? 0) > 0;
+    if (writable && worth) {
       const span = 512 ** (level - 1);
       const t = slot.track[0]!;
       for (let g = Math.max(gfn, slot.base); g < Math.min(gfn + span, slot.base + slot.npages); g++) {
         if (t[g - slot.base] !== 0) {
-          this.add({ class: 'B5', severity: 'error', ...at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
+          if (this.keep('B5', 'error')) this.findings.push({ class: 'B5', severity: 'error', ...at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
           break;
         }
       }
@@ -279,7 +309,7 @@ export class Auditor {
       const span = 512 ** (l - 1);
       const v = slot.lpage[l - 2]![Math.floor(gfn / span) - Math.floor(slot.base / span)] ?? 0;
       if (v > 0) {
-        this.add({ class: 'B7', severity: 'error', ...at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
+        if (this.keep('B7', 'error')) this.findings.push({ class: 'B7', severity: 'error', ...at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
         break;
       }
     }
@@ -293,7 +323,7 @@ export class Auditor {
       if (sps !== units) {
         const as = k % 2;
         const gfn = Math.floor(k / 2);
-        this.add({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
+        if (this.keep('B9', 'error')) this.findings.push({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
         this.spUnits.set(k, units); // report each drift once
       }
     }
@@ -307,7 +337,7 @@ export class Auditor {
     if (!p || !this.state) return;
     const missed = this.state.notifiers.nodes.filter((n) => !p.nodes.includes(n));
     if (missed.length) {
-      this.add({ class: 'B10', severity: 'error', event: p.seq, command: p.cmd, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
+      if (this.keep('B10', 'error')) this.findings.push({ class: 'B10', severity: 'error', event: p.seq, command: p.cmd, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
     }
   }
 
