@@ -123,22 +123,19 @@ export function parseExpr(text: string): Predicate {
   };
   const on = new Set<EventType>();
 
-  const or = (): Node => {
-    let l = and();
-    while (peek().t === '||') {
-      take();
-      l = { k: 'bin', op: '||', l, r: and() };
-    }
-    return l;
-  };
-  const and = (): Node => {
-    let l = unary();
-    while (peek().t === '&&') {
-      take();
-      l = { k: 'bin', op: '&&', l, r: unary() };
-    }
-    return l;
-  };
+  /** A left-associative run of `next` joined by any of `ops`. */
+  const chain =
+    (ops: readonly string[], next: () => Node) =>
+    (): Node => {
+      let l = next();
+      while (ops.includes(peek().t)) {
+        const op = take().t;
+        l = { k: 'bin', op, l, r: next() };
+      }
+      return l;
+    };
+  const or = chain(['||'], () => and());
+  const and = chain(['&&'], () => unary());
   const unary = (): Node => {
     if (peek().t === '!') {
       take();
@@ -154,14 +151,7 @@ export function parseExpr(text: string): Predicate {
     }
     return l;
   };
-  const sum = (): Node => {
-    let l = atom();
-    while (peek().t === '+' || peek().t === '-') {
-      const op = take().t;
-      l = { k: 'bin', op, l, r: atom() };
-    }
-    return l;
-  };
+  const sum = chain(['+', '-'], () => atom());
   const atom = (): Node => {
     const tok = peek();
     if (tok.t === 'num') return take(), { k: 'num', v: tok.v as number };

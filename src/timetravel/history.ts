@@ -30,13 +30,9 @@ class GfnWatcher {
     private readonly as: number | undefined,
   ) {}
 
-  /** The slot holding the gfn in `as` now. */
-  slotOf(as: number): (SlotSeen & { id: number }) | undefined {
-    for (const [k, s] of this.slots) {
-      const [a, id] = k.split('/').map(Number) as [number, number];
-      if (a === as && this.gfn >= s.base && this.gfn < s.base + s.npages) return { ...s, id };
-    }
-    return undefined;
+  /** What is known of memslot `slot` of `as` at this point of the scan. */
+  slot(as: number, slot: number): SlotSeen | undefined {
+    return this.slots.get(`${as}/${slot}`);
   }
 
   /** Updates what is known and says whether `e` touches the gfn. */
@@ -123,16 +119,13 @@ export async function whyTracked(tm: TimeMachine, gfn: number, as: number, at: n
   const steals: Touch[] = [];
   const refused: Touch[] = [];
   const index = live ? gfn - live.base : -1;
-  const watch = new Map<string, SlotSeen>();
   for await (const e of tm.events(0, at)) {
     w.see(e);
-    if (e.type === 'memslot-created') watch.set(`${e.as}/${e.slot}`, { base: e.base, npages: e.npages, born: e.seq });
-    if (e.type === 'memslot-moved') watch.get(`${e.as}/${e.slot}`)!.base = e.base;
     if (!live) continue;
     if (e.type !== 'track-count-step' && !(e.type === 'warn' && e.slot !== undefined && e.gfn !== undefined)) continue;
     const step = e as TrackCountStep | Warn;
     if (step.as !== as || step.slot !== live.id) continue;
-    const seen = watch.get(`${step.as}/${step.slot}`);
+    const seen = w.slot(step.as, step.slot);
     if (!seen || seen.born !== live.born || step.gfn! - seen.base !== index) continue;
     const touch: Touch = w.command ? { event: e, command: w.command } : { event: e };
     if (step.type === 'warn') {
