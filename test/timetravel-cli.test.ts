@@ -98,6 +98,11 @@ describe('history, why, bisect', () => {
     expect(json('bisect', LOG, '--when', 'balance("vgpu0") < 0')).toMatchObject({ position: { event: 41, command: 11 } });
     expect(json('bisect', LOG, '--when', 'spte(0x1234) == 0 && registered("vgpu0")')).toMatchObject({ position: { event: 22 } });
     expect(json('bisect', LOG, '--when', 'warns() >= 3')).toMatchObject({ position: { event: 49 } }); // underflow e45, lpage-negative e47 and e49
+    // Inside c6 the count goes up (e19) before the 1 GiB SPTE is write-protected (e22): a state
+    // between events that no caller could observe, which --between-commands leaves out.
+    expect(json('bisect', LOG, '--when', 'writable_tracked() > 0')).toMatchObject({ position: { event: 19, command: 6 } });
+    expect(json('bisect', LOG, '--when', 'writable_tracked() > 0', '--between-commands')).toEqual({ found: false, when: 'writable_tracked() > 0' });
+    expect(json('bisect', LOG, '--when', 'count(0x1234) > 0', '--between-commands')).toMatchObject({ position: { event: 23, command: 6 } });
     const never = run('bisect', LOG, '--when', 'count(0x1234) > 2');
     expect([never.status, never.stdout]).toEqual([1, `never: 'count(0x1234) > 2' holds at no point of ${LOG}\n`]);
   });

@@ -39,7 +39,7 @@ export function addSimulateCommand(program: Command): void {
       console.log('next:');
       console.log(`  npx pagetrack audit ${out}`);
       console.log(`  npx pagetrack state ${out} --at c${Math.floor(r.commands / 2)}`);
-      console.log(`  npx pagetrack bisect ${out} --when 'warns() > 0 || writable_tracked() > 0'`);
+      console.log(`  npx pagetrack bisect ${out} --between-commands --when 'warns() > 0 || writable_tracked() > 0'`);
       console.log(`  npx pagetrack debug ${out}`);
     });
 }

@@ -182,11 +182,12 @@ export function addTimeTravelCommands(program: Command): void {
       .command('bisect')
       .description('the first event after which an expression holds (README, "Expressions")')
       .argument('<log>', 'event log')
-      .requiredOption('--when <expr>', 'e.g. "count(0x1234) > 0"'),
-  ).action(async (log: string, o: IndexOpts & { json?: boolean; when: string }) => {
+      .requiredOption('--when <expr>', 'e.g. "count(0x1234) > 0"')
+      .option('--between-commands', 'only states between commands count (not those inside one)'),
+  ).action(async (log: string, o: IndexOpts & { json?: boolean; when: string; betweenCommands?: boolean }) => {
     const p = parseExpr(o.when);
     const tm = await openMachine(log, o);
-    const seq = await firstTrue(tm, p);
+    const seq = await firstTrue(tm, p, { betweenCommands: o.betweenCommands === true });
     if (seq === undefined) {
       console.log(o.json ? JSON.stringify({ found: false, when: o.when }) : `never: '${o.when}' holds at no point of ${log}`);
       process.exitCode = 1;

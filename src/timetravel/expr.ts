@@ -303,14 +303,29 @@ function tokenize(text: string): Token[] {
 /**
  * The first event after which `p` holds, scanning the log from the start with a state of its own
  * (predicates need not be monotone, so this is a scan, not a binary search); 0 if it holds
- * before any event, undefined if never.
+ * before any event, undefined if never. With `betweenCommands`, only the states between commands
+ * count (what a caller of the kernel could observe: a command's events happen under one lock),
+ * and the answer is the last event of the first command after which `p` holds.
  */
-export async function firstTrue(tm: TimeMachine, p: Predicate): Promise<number | undefined> {
+export async function firstTrue(tm: TimeMachine, p: Predicate, options: { betweenCommands?: boolean } = {}): Promise<number | undefined> {
   const s = new PageTrackState(getProfile(tm.index.log.profile));
   if (p.test(s)) return 0;
+  const between = options.betweenCommands === true;
+  let dirty = false;
+  let lastSeq = 0;
+  let lastCmd = -1;
   for await (const e of tm.events(0)) {
+    if (between && dirty && e.cmd !== lastCmd) {
+      if (p.test(s)) return lastSeq;
+      dirty = false;
+    }
     s.apply(e);
-    if (p.on.has(e.type) && p.test(s)) return e.seq;
+    lastSeq = e.seq;
+    lastCmd = e.cmd;
+    if (!p.on.has(e.type)) continue;
+    if (!between) {
+      if (p.test(s)) return e.seq;
+    } else dirty = true;
   }
-  return undefined;
+  return between && dirty && p.test(s) ? lastSeq : undefined;
 }
