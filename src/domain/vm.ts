@@ -188,7 +188,7 @@ export class PageTrackVm {
     this.pending = [];
     this.sink?.append(batch);
     this.batches.next(batch);
-    for (const e of batch) if (e.type === 'notification') this.deliveries.next(e);
+    if (this.deliveries.observed) for (const e of batch) if (e.type === 'notification') this.deliveries.next(e);
     return batch;
   }
 }

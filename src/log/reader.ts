@@ -152,7 +152,7 @@ export class LogReader {
     let position = 0;
     let eof = false;
     let lineNo = 0;
-    let linesPosted = 0;
+    let posted = false; // the first run starts with the header, which has no prev
     let events = 0;
     let consumed = 0;
     let prevHash = '';
@@ -176,10 +176,8 @@ export class LogReader {
         }
         const whole = data.subarray(0, lastNl + 1);
         carry = Buffer.from(data.subarray(lastNl + 1));
-        const first = linesPosted === 0;
-        let n = 0;
-        for (let i = whole.indexOf(10); i >= 0; i = whole.indexOf(10, i + 1)) n++;
-        linesPosted += n;
+        const first = !posted;
+        posted = true;
         return { whole, chain: chain.check(whole, first) };
       }
       return undefined;
