@@ -1,7 +1,7 @@
-import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { type AuditReport, Auditor, SAMPLES, SEVERITIES, type Severity, severityRank } from '../audit/auditor.js';
 import { hex } from '../domain/gfn.js';
+import { table } from './format.js';
 import { LogReader } from '../log/reader.js';
 import { progressBar } from './progress.js';
 
@@ -40,12 +40,6 @@ export function findingsCsv(r: AuditReport): string {
   const head = ['class', 'severity', 'event', 'command', 'as', 'slot', 'gfn', 'user', 'node', 'message'];
   const rows = r.findings.map((f) => [f.class, f.severity, f.event, f.command, f.as, f.slot, f.gfn === undefined ? undefined : hex(f.gfn), f.user, f.node, f.message].map(csvCell).join(','));
   return [head.join(','), ...rows].join('\n') + '\n';
-}
-
-function table(head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
-  for (const r of rows) t.push(r.map(String));
-  return t.toString();
 }
 
 export function formatAudit(r: AuditReport): string {

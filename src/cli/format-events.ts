@@ -1,5 +1,5 @@
-import Table from 'cli-table3';
 import { hex } from '../domain/gfn.js';
+import { table } from './format.js';
 import type { PageTrackEvent } from '../events/types.js';
 import type { StateDiff } from '../timetravel/diff.js';
 import type { Touch, WhyTracked } from '../timetravel/history.js';
@@ -15,12 +15,6 @@ export function formatEvent(e: PageTrackEvent): string {
     else parts.push(`${k}=${typeof v === 'number' && HEX_FIELDS.has(k) && !(k === 'old' && e.type === 'memslot-flags-changed') ? hex(v) : typeof v === 'string' ? v : JSON.stringify(v)}`);
   }
   return parts.join(' ');
-}
-
-function table(head: string[], rows: Array<Array<string | number>>): string {
-  const t = new Table({ head, style: { head: [], border: [] } });
-  for (const r of rows) t.push(r.map(String));
-  return t.toString();
 }
 
 export function formatTouches(touches: readonly Touch[]): string {

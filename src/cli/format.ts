@@ -18,7 +18,8 @@ export function formatResult(r: CommandResult, where: string): string {
   return `${head}${value}${warns.length ? `  WARN ${warns.join(', ')}` : ''}  (${r.events.length} events)`;
 }
 
-function table(head: string[], rows: Array<Array<string | number>>): string {
+/** A plain cli-table3 table (no colours). */
+export function table(head: string[], rows: Array<Array<string | number>>): string {
   const t = new Table({ head, style: { head: [], border: [] } });
   for (const r of rows) t.push(r.map(String));
   return t.toString();

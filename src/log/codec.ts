@@ -5,7 +5,8 @@
  */
 import { EVENT_VERSIONS, type EventType, type PageTrackEvent } from '../events/types.js';
 import type { UpcasterRegistry } from './upcast.js';
-import { FIELD_ORDER, type Invalid, show } from './validate.js';
+import { show } from '../domain/show.js';
+import { FIELD_ORDER, type Invalid } from './validate.js';
 
 /**
  * Per type, a generated function that writes the event's array text directly (no array, no

@@ -9,7 +9,8 @@ import type { PageTrackEvent } from '../events/types.js';
 import { HASH_LENGTH, LOG_FORMAT, LOG_VERSION, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine } from './format.js';
 import { decodeEvent } from './codec.js';
 import { UPCASTERS, type UpcasterRegistry, upcast } from './upcast.js';
-import { EventValidator, type Invalid, show } from './validate.js';
+import { show } from '../domain/show.js';
+import { EventValidator, type Invalid } from './validate.js';
 
 export interface ReadProgress {
   readonly bytes: number;

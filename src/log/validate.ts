@@ -6,6 +6,7 @@
 import { COMMAND_OPS, WRITE_VIAS } from '../domain/commands.js';
 import { ADDRESS_SPACES, GFN_LIMIT, MEM_MAX_NR_PAGES, MEM_SLOTS_NUM, PAGE_SIZE, USHRT_MAX, VALID_MEMSLOT_FLAGS } from '../domain/constants.js';
 import { hex, lpageCount } from '../domain/gfn.js';
+import { show } from '../domain/show.js';
 import { EVENT_VERSIONS, type EventType, type PageTrackEvent, WARN_KINDS } from '../events/types.js';
 
 /**
@@ -41,10 +42,7 @@ const commandRecord: Check = (v) => {
   return undefined;
 };
 
-export function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
+
 
 const as = range(0, ADDRESS_SPACES - 1);
 const slot = range(0, MEM_SLOTS_NUM - 1);

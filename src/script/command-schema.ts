@@ -4,15 +4,12 @@
  * (slot exists, gfn inside it, ...) is checked by the VM.
  */
 import * as z from 'zod';
+import { show } from '../domain/show.js';
 import { COMMAND_OPS, type Command, WRITE_VIAS } from '../domain/commands.js';
 import { ADDRESS_SPACES, GFN_LIMIT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, MAX_MAPPING_LEVEL, PAGE_SIZE } from '../domain/constants.js';
 
 const missingOr = (what: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is missing' : `must be ${what}, got ${show(iss.input)}`);
 
-export function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
 
 /** An integer in [min, max], written as a JSON number or a "0x..." hex string. */
 function int(what: string, min: number, max: number) {
