@@ -5,6 +5,7 @@
  * `prev` is the SHA-256 of the previous line's exact bytes (without its "\n"), unpadded base64url.
  */
 import { hash } from 'node:crypto';
+import { show } from '../domain/show.js';
 
 export const LOG_FORMAT = 'pagetrack-log';
 export const LOG_VERSION = 1;
@@ -57,4 +58,21 @@ export class LogError extends Error {
     super(`${file}:${line}: ${field ? `field '${field}': ` : ''}${reason}`);
     this.name = 'LogError';
   }
+}
+
+/** Parses and checks line 1 of a log; readers and the appending writer use the same rules. */
+export function parseHeader(line: string, path: string): LogHeader {
+  let h: Record<string, unknown>;
+  try {
+    h = JSON.parse(line) as Record<string, unknown>;
+  } catch (err) {
+    throw new LogError(path, 1, `the header is not JSON (${(err as Error).message})`);
+  }
+  if (h.format !== LOG_FORMAT) throw new LogError(path, 1, `not a pagetrack log: expected "${LOG_FORMAT}", got ${show(h.format)}`, 'format');
+  if (h.version !== LOG_VERSION) throw new LogError(path, 1, `log format version ${show(h.version)} is not one this build reads (${LOG_VERSION})`, 'version');
+  if (typeof h.profile !== 'string') throw new LogError(path, 1, `must be a profile name, got ${show(h.profile)}`, 'profile');
+  if (typeof h.created !== 'string' || Number.isNaN(Date.parse(h.created))) throw new LogError(path, 1, `must be an ISO-8601 time, got ${show(h.created)}`, 'created');
+  const extra = Object.keys(h).find((k) => !['format', 'version', 'profile', 'created'].includes(k));
+  if (extra) throw new LogError(path, 1, 'is not a header field', extra);
+  return h as unknown as LogHeader;
 }

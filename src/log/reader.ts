@@ -6,10 +6,9 @@
 import { open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { PageTrackEvent } from '../events/types.js';
-import { HASH_LENGTH, LOG_FORMAT, LOG_VERSION, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine } from './format.js';
+import { HASH_LENGTH, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine, parseHeader } from './format.js';
 import { decodeEvent } from './codec.js';
 import { UPCASTERS, type UpcasterRegistry, upcast } from './upcast.js';
-import { show } from '../domain/show.js';
 import { EventValidator, type Invalid } from './validate.js';
 
 export interface ReadProgress {
@@ -276,18 +275,3 @@ function isInvalid(x: Record<string, unknown> | Invalid): x is Invalid {
   return !('type' in x) && typeof (x as Invalid).reason === 'string';
 }
 
-function parseHeader(line: string, path: string): LogHeader {
-  let h: Record<string, unknown>;
-  try {
-    h = JSON.parse(line) as Record<string, unknown>;
-  } catch (err) {
-    throw new LogError(path, 1, `the header is not JSON (${(err as Error).message})`);
-  }
-  if (h.format !== LOG_FORMAT) throw new LogError(path, 1, `not a pagetrack log: expected "${LOG_FORMAT}", got ${show(h.format)}`, 'format');
-  if (h.version !== LOG_VERSION) throw new LogError(path, 1, `log format version ${show(h.version)} is not one this build reads (${LOG_VERSION})`, 'version');
-  if (typeof h.profile !== 'string') throw new LogError(path, 1, `must be a profile name, got ${show(h.profile)}`, 'profile');
-  if (typeof h.created !== 'string' || Number.isNaN(Date.parse(h.created))) throw new LogError(path, 1, `must be an ISO-8601 time, got ${show(h.created)}`, 'created');
-  const extra = Object.keys(h).find((k) => !['format', 'version', 'profile', 'created'].includes(k));
-  if (extra) throw new LogError(path, 1, 'is not a header field', extra);
-  return h as unknown as LogHeader;
-}

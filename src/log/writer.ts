@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { EventSink } from '../events/event-log.js';
 import type { PageTrackEvent } from '../events/types.js';
 import { encodeEvent } from './codec.js';
-import { LOG_FORMAT, LogError, type LogHeader, chainLine, creationTime, hashLine, headerLine } from './format.js';
+import { LogError, type LogHeader, chainLine, creationTime, hashLine, headerLine, parseHeader } from './format.js';
 
 /** Where an existing log ends: what a writer reopened for append continues from. */
 export interface LogTail {
@@ -110,7 +110,7 @@ export class LogWriter implements EventSink {
       const size = fstatSync(fd).size;
       const { end, lastLine, firstLine } = lastWholeLine(fd, size, path);
       if (end < size) ftruncateSync(fd, end);
-      const header = parseHeaderLine(firstLine, path);
+      const header = parseHeader(firstLine, path);
       let lastSeq = 0;
       let lastCmd = -1;
       if (end > firstLine.length + 1) {
@@ -213,16 +213,6 @@ export class LogWriter implements EventSink {
   }
 }
 
-function parseHeaderLine(line: string, path: string): LogHeader {
-  let h: Partial<LogHeader>;
-  try {
-    h = JSON.parse(line) as Partial<LogHeader>;
-  } catch {
-    throw new LogError(path, 1, 'the header is not JSON');
-  }
-  if (h.format !== LOG_FORMAT) throw new LogError(path, 1, `not a pagetrack log: expected "${LOG_FORMAT}", got ${JSON.stringify(h.format)}`, 'format');
-  return h as LogHeader;
-}
 
 /** Finds the end of the last whole line (just past its "\n"), that line, and the first line. */
 function lastWholeLine(fd: number, size: number, path: string): { end: number; lastLine: string; firstLine: string } {
