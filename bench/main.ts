@@ -1,123 +1,181 @@
 /**
- * `npm run bench`: how fast pagetrack replays events through all projections, and what its
- * per-gfn state costs. Sizes: PAGETRACK_BENCH_EVENTS (default 10 million).
+ * `npm run bench`: pagetrack side by side with what users would pick instead, on one
+ * deterministic workload (workload.ts), then pagetrack's log, time travel and audit on its log,
+ * and the realistic workloads. Every contestant and every log job runs in a process of its own.
+ * `npm run bench -- --json` also writes bench/results/DATE.json.
+ *
+ * Sizes: PAGETRACK_BENCH_OPS (default 10 million operations), PAGETRACK_BENCH_LOG_EVENTS (the
+ * log's size, default 10 million events), PAGETRACK_BENCH_RUNS (default 5), and
+ * PAGETRACK_BENCH_BUDGET (seconds a slow peer may take for one run, default 60).
  */
-import { Subject } from 'rxjs';
-import { isDeepStrictEqual } from 'node:util';
-import { PageTrackVm } from '../src/domain/vm.js';
-import { LINUX_4_6 } from '../src/domain/profile.js';
-import type { PageTrackEvent } from '../src/events/types.js';
-import { projectInto } from '../src/projections/replay.js';
-import { snapshot } from '../src/projections/snapshot.js';
-import { PageTrackState } from '../src/projections/state.js';
-import { GUEST_PAGES, runHotSetWorkload } from './hot-set.js';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LogWriter } from '../src/log/writer.js';
-import { LogReader } from '../src/log/reader.js';
 import { execFileSync } from 'node:child_process';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_INTERVAL } from '../src/timetravel/log-index.js';
+import { WORKLOADS } from '../src/workloads/index.js';
+import type { ContestantReport, Timing } from './contestant.js';
+import { differs } from './peers/result.js';
+import { GUEST_PAGES, HOT_SET, SEED } from './workload.js';
 
-const N = Number(process.env.PAGETRACK_BENCH_EVENTS ?? 10_000_000);
+const OPS = Number(process.env.PAGETRACK_BENCH_OPS ?? 10_000_000);
+const LOG_EVENTS = Number(process.env.PAGETRACK_BENCH_LOG_EVENTS ?? 10_000_000);
 const RUNS = Number(process.env.PAGETRACK_BENCH_RUNS ?? 5);
-const BATCH = 4096;
+const BUDGET = Number(process.env.PAGETRACK_BENCH_BUDGET ?? 60);
+const LOG_RUNS = 3;
+const json = process.argv.includes('--json');
 
-const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(1)} k`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-
-console.log(`pagetrack bench — Node ${process.version}, ${N.toLocaleString()} events, median of ${RUNS} runs\n`);
-
-// 1. Produce the log live: commands -> checks -> events -> inline projections.
-let t0 = performance.now();
-const vm = new PageTrackVm();
-const { commands } = runHotSetWorkload(vm, N, 42);
-const liveMs = performance.now() - t0;
-const events = vm.log!.events;
-const mix = new Map<string, number>();
-for (const e of events) mix.set(e.type, (mix.get(e.type) ?? 0) + 1);
-console.log(`live:   ${commands.toLocaleString()} commands -> ${events.length.toLocaleString()} events in ${(liveMs / 1000).toFixed(2)} s = ${fmt(events.length / (liveMs / 1000))} events/s (checks, event creation + freeze, projections)`);
-console.log(`        mix: ${[...mix].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${((100 * n) / events.length).toFixed(1)}%`).join(', ')}`);
-
-// 2. Replay the already-parsed events through all projections, batches on an RxJS Subject.
-const batches: PageTrackEvent[][] = [];
-for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH) as PageTrackEvent[]);
-const times: number[] = [];
-let replayed: PageTrackState | undefined;
-for (let run = 0; run < RUNS; run++) {
-  const state = new PageTrackState(LINUX_4_6);
-  const stream = new Subject<readonly PageTrackEvent[]>();
-  stream.subscribe(projectInto(state));
-  t0 = performance.now();
-  for (const b of batches) stream.next(b);
-  times.push(performance.now() - t0);
-  replayed = state;
+interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly runs: number;
 }
-const live = snapshot(vm.state, LINUX_4_6.trackModes);
-if (!isDeepStrictEqual(snapshot(replayed!, LINUX_4_6.trackModes), live)) throw new Error('replayed state differs from the live state: not timing a wrong answer');
-const rates = times.map((ms) => events.length / (ms / 1000));
-console.log(`replay: ${fmt(median(rates))} events/s through all projections (min ${fmt(Math.min(...rates))}, max ${fmt(Math.max(...rates))}; target >= 5 M/s); replayed state == live state`);
+const spread = (xs: readonly number[]): Spread => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s.at(-1)!, runs: s.length };
+};
+const rate = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+const showSpread = (s: Spread, unit = '/s') => `${rate(s.median)}${unit} (${rate(s.min)}-${rate(s.max)}, ${s.runs} runs)`;
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const ms = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}-${s.max.toFixed(1)})`;
 
-// 3. For scale: a bare loop over the same events touching only the count array.
-const counts = new Uint16Array(GUEST_PAGES);
-const bare: number[] = [];
-for (let run = 0; run < RUNS; run++) {
-  counts.fill(0);
-  t0 = performance.now();
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    if (e.type === 'track-count-step') counts[e.gfn] = e.count;
-  }
-  bare.push(events.length / ((performance.now() - t0) / 1000));
+const dist = import.meta.dirname;
+function child<T>(script: string, args: Array<string | number>, heapMiB = 4096): T {
+  const out = execFileSync(process.execPath, [`--max-old-space-size=${heapMiB}`, '--max-semi-space-size=64', '--expose-gc', join(dist, script), ...args.map(String)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 28,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
 }
-console.log(`floor:  ${fmt(median(bare))} events/s for a bare loop that applies only count steps to one Uint16Array`);
 
-// 4. Memory of per-gfn state.
-const slot = vm.state.memslots.get(0, 0)!;
-const countBytes = slot.track.reduce((n, a) => n + a.byteLength, 0);
-const lpageBytes = slot.lpage.reduce((n, a) => n + a.byteLength, 0);
-console.log(`memory: 64 GiB guest (${GUEST_PAGES.toLocaleString()} pages): counts ${mib(countBytes)} (${countBytes / GUEST_PAGES} bytes/page/mode), disallow_lpage ${mib(lpageBytes)}`);
-console.log(`        live state: ${live.slots[0]!.track.write!.length} tracked gfns, ${live.sptes.length} SPTEs, ${live.shadowPages.length} shadow pages, ${live.tlbFlushes} TLB flushes, ${live.notifications} notifications; WARNs ${JSON.stringify(live.warns)}`);
-console.log(`        heap used with ${events.length.toLocaleString()} events in memory: ${mib(process.memoryUsage().heapUsed)}`);
-
-// 5. The log on disk: write (stringify + chain hash + buffered writes), then read + validate + check the chain.
 const tmp = mkdtempSync(join(tmpdir(), 'pagetrack-bench-'));
 const logPath = join(tmp, 'bench.log.ndjson');
-const writeRates: number[] = [];
-const readRates: number[] = [];
-for (let run = 0; run < Math.min(RUNS, 3); run++) {
-  t0 = performance.now();
-  const w = LogWriter.create(logPath, 'linux-4.6', '2026-01-01T00:00:00.000Z');
-  for (const b of batches) w.append(b);
-  await w.close();
-  writeRates.push(events.length / ((performance.now() - t0) / 1000));
-  t0 = performance.now();
-  const reader = new LogReader(logPath);
-  let n = 0;
-  for await (const b of reader.batches()) n += b.length;
-  readRates.push(n / ((performance.now() - t0) / 1000));
-  if (n !== events.length || reader.summary!.truncated) throw new Error(`read back ${n} of ${events.length} events`);
-}
-const bytes = statSync(logPath).size;
-const readSecondsPerGiB = (2 ** 30 / (bytes / events.length)) / median(readRates);
-console.log(`log:    write ${fmt(median(writeRates))} events/s (target >= 1 M/s); read + validate + chain ${fmt(median(readRates))} events/s (target >= 1 M/s), medians of ${writeRates.length}`);
-console.log(`        ${(bytes / events.length).toFixed(1)} bytes/event on disk (${mib(bytes)} for ${events.length.toLocaleString()} events); verify takes ${readSecondsPerGiB.toFixed(1)} s per GiB`);
+console.log(`pagetrack bench: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${mib(totalmem())}`);
+console.log(`workload: ${OPS.toLocaleString('en-US')} operations (35% track-add, 30% track-remove, 35% writes: 70% guest, 30% emulator) on a hot set of ${HOT_SET} gfns of a ${GUEST_PAGES / 262144} GiB guest, seed ${SEED}\n`);
 
-// 6. Time travel on the same log, each measurement in its own process; then K against seek time and size on a prefix.
-const travel = (path: string, k: number, seeks: number, label: string) =>
-  execFileSync(process.execPath, ['--max-semi-space-size=64', join(import.meta.dirname, 'travel.js'), path, String(k), String(seeks), label], { stdio: 'inherit' });
-travel(logPath, DEFAULT_INTERVAL, 1000, `travel: ${(events.length / 1e6).toFixed(0)}M events `);
-{
-  const prefix = join(tmp, 'prefix.log.ndjson');
-  const w = LogWriter.create(prefix, 'linux-4.6', '2026-01-01T00:00:00.000Z');
-  let n = 0;
-  for (const b of batches) {
-    if (n >= 2_000_000) break;
-    w.append(b);
-    n += b.length;
-  }
-  await w.close();
-  for (const k of [10_000, 25_000, 50_000, 100_000]) travel(prefix, k, 300, '        2M prefix ');
+// 1. The contestants, each in its own process; slow peers on the largest prefix they finish in about BUDGET s.
+const say = (s: string) => process.stderr.write(`  ... ${s}\n`);
+say('plain typed-array loop');
+const plain = child<ContestantReport>('contestant.js', ['plain-loop', OPS, RUNS]);
+say(`Redux Toolkit reducer (prefix within ~${BUDGET} s a run)`);
+const redux = child<ContestantReport>('contestant.js', ['redux-toolkit', OPS, 3, BUDGET]);
+say(`RxJS scan + immer produce (prefix within ~${BUDGET} s a run)`);
+const scan = child<ContestantReport>('contestant.js', ['rxjs-scan', OPS, 3, BUDGET]);
+say('pagetrack: live run, then replays');
+const pagetrack = child<ContestantReport>('contestant.js', ['pagetrack', OPS, RUNS], 20480);
+/** pagetrack on a slow peer's prefix: a process of its own, holding only that prefix's events. */
+const onPrefix = new Map<number, ContestantReport>();
+for (const p of [redux, scan]) if (p.prefix && !onPrefix.has(p.ops)) onPrefix.set(p.ops, child<ContestantReport>('contestant.js', ['pagetrack', p.ops, RUNS]));
+
+// 2. Every peer must agree with pagetrack on the same operations before any timing is shown.
+const pagetrackOn = (p: ContestantReport): Timing => (p.ops === OPS ? pagetrack : onPrefix.get(p.ops)!);
+for (const p of [plain, redux, scan]) {
+  const d = differs(pagetrackOn(p).result, p.result);
+  if (d) throw new Error(`${p.name} disagrees with pagetrack on ${p.ops.toLocaleString('en-US')} operations: ${d}`);
 }
+const r = pagetrack.result;
+console.log(
+  `all agree: ${r.counts.length} tracked gfns, ${r.lpage[2].length + r.lpage[3].length} nonzero disallow_lpage frames, WARNs ${JSON.stringify(r.warns)}, ${r.flushes.toLocaleString('en-US')} TLB flushes, ${r.deliveries.toLocaleString('en-US')} deliveries\n`,
+);
+
+const rows = [plain, redux, scan].map((p) => {
+  const mine = spread(pagetrackOn(p).rates);
+  const theirs = spread(p.rates);
+  return {
+    name: p.name,
+    ops: p.ops,
+    prefix: p.prefix,
+    opsPerSecond: theirs,
+    peakRss: p.peakRss,
+    pagetrackOpsPerSecond: mine,
+    ratio: mine.median / theirs.median,
+  };
+});
+const replay = spread(pagetrack.rates);
+console.log('operations/s, median (min-max); peak memory of each process');
+console.log(`  pagetrack replay     ${pagetrack.ops.toLocaleString('en-US').padStart(10)} ops  ${showSpread(replay).padEnd(34)} ${mib(pagetrack.peakRss).padStart(9)} (holds ${pagetrack.live!.events.toLocaleString('en-US')} parsed events)`);
+for (const row of rows) {
+  const where = row.prefix ? ` on its ${row.ops.toLocaleString('en-US')}-op prefix (pagetrack on the same prefix: ${rate(row.pagetrackOpsPerSecond.median)}/s)` : '';
+  console.log(`  ${row.name.padEnd(20)} ${row.ops.toLocaleString('en-US').padStart(10)} ops  ${showSpread(row.opsPerSecond).padEnd(34)} ${mib(row.peakRss).padStart(9)}   pagetrack ${row.ratio >= 1 ? `${row.ratio.toFixed(row.ratio >= 100 ? 0 : 2)}x faster` : `${(1 / row.ratio).toFixed(2)}x slower`}${where}`);
+}
+const vsFloor = 1 / rows[0]!.ratio;
+const vsRedux = rows[1]!.ratio;
+console.log(`  targets: replay within 3x of the plain loop: ${vsFloor.toFixed(2)}x (${vsFloor <= 3 ? 'met' : 'NOT met'}); >= 1000x Redux Toolkit on its prefix: ${vsRedux.toFixed(0)}x (${vsRedux >= 1000 ? 'met' : 'NOT met'})`);
+console.log(`  live (commands -> checks -> frozen events -> projections): ${rate(pagetrack.live!.opsPerSecond)} ops/s = ${rate(pagetrack.live!.eventsPerSecond)} events/s, ${(pagetrack.live!.events / OPS).toFixed(2)} events per operation\n`);
+
+// 3. pagetrack's log of the same workload: write, read + validate, index build, seek, step back, audit.
+say(`log jobs on ${LOG_EVENTS.toLocaleString('en-US')} events`);
+const log = child<{ events: number; ops: number; rates: number[]; peakRss: number }>('log-job.js', ['write', LOG_EVENTS, logPath], 8192);
+const write = spread(log.rates);
+const reads = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; peakRss: number }>('log-job.js', ['read', logPath]));
+const audits = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; peakRss: number }>('log-job.js', ['audit', logPath]));
+interface TravelReport {
+  buildEventsPerSecond: number;
+  seekMedianMs: number;
+  seekP90Ms: number;
+  stepBackMedianMs: number;
+  stepBackP90Ms: number;
+  checkpoints: number;
+  checkpointBytes: number;
+  indexBytes: number;
+  peakRss: number;
+  interval: number;
+  events: number;
+}
+const travels = Array.from({ length: LOG_RUNS }, () => child<TravelReport>('travel.js', [logPath, DEFAULT_INTERVAL, 1000]));
+const read = spread(reads.map((x) => x.eventsPerSecond));
+const build = spread(travels.map((x) => x.buildEventsPerSecond));
+const seek = spread(travels.map((x) => x.seekMedianMs));
+const back = spread(travels.map((x) => x.stepBackMedianMs));
+const audit = spread(audits.map((x) => x.eventsPerSecond));
+const t = travels[0]!;
+console.log(`pagetrack on its log of the same workload: ${log.events.toLocaleString('en-US')} events (the first ${log.ops.toLocaleString('en-US')} operations), events/s median (min-max)`);
+console.log(`  log write             ${showSpread(write)}  (events produced live first, then written)`);
+console.log(`  read + validate       ${showSpread(read)}  peak ${mib(Math.max(...reads.map((x) => x.peakRss)))}`);
+console.log(`  index build           ${showSpread(build)}  = ${((100 * build.median) / read.median).toFixed(0)}% of the validated read; K=${t.interval.toLocaleString('en-US')}: ${t.checkpoints} checkpoints, ${mib(t.checkpointBytes)}, index file ${mib(t.indexBytes)} (${(t.indexBytes / t.events).toFixed(1)} bytes/event)`);
+console.log(`  random seek           median of 1,000 seeks ${ms(seek)} over ${LOG_RUNS} processes (p90 ${t.seekP90Ms.toFixed(1)} ms in the first); target < 50 ms`);
+console.log(`  step back             ${ms(back)} (p90 ${t.stepBackP90Ms.toFixed(1)} ms); target < 5 ms`);
+console.log(`  audit                 ${showSpread(audit)}  peak ${mib(Math.max(...audits.map((x) => x.peakRss)))}`);
+
+// 4. How seek time and index size move with K, on the same log.
+const sweep = [10_000, 25_000, 50_000, 100_000].map((k) => child<TravelReport>('travel.js', [logPath, k, 300]));
+console.log(`  K sweep (300 seeks each): ${sweep.map((s) => `K=${s.interval / 1000}k ${s.seekMedianMs.toFixed(1)} ms, ${(s.indexBytes / s.events).toFixed(1)} B/event`).join('; ')}\n`);
+
+// 5. The realistic workloads: simulate (model + log write) and audit, LOG_EVENTS events each.
+say('realistic workloads');
+const realistic = WORKLOADS.map((w) => {
+  const out = join(tmp, `${w.name}.log.ndjson`);
+  const sims = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; events: number }>('log-job.js', ['simulate', w.name, LOG_EVENTS, out]));
+  const auds = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; peakRss: number }>('log-job.js', ['audit', out]));
+  rmSync(out, { force: true });
+  return { name: w.name, profile: w.profile, events: sims[0]!.events, simulate: spread(sims.map((s) => s.eventsPerSecond)), audit: spread(auds.map((a) => a.eventsPerSecond)), auditPeakRss: Math.max(...auds.map((a) => a.peakRss)) };
+});
+console.log('realistic workloads (events/s, median (min-max)); targets >= 1 M/s');
+for (const w of realistic) console.log(`  ${w.name.padEnd(14)} ${w.profile}  ${w.events.toLocaleString('en-US')} events: simulate ${showSpread(w.simulate)}; audit ${showSpread(w.audit)}, peak ${mib(w.auditPeakRss)}`);
 rmSync(tmp, { recursive: true, force: true });
+
+if (json) {
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = join(dist, '..', '..', 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${date}.json`);
+  const strip = ({ result: _r, ...rest }: ContestantReport) => rest;
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date,
+        machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem() },
+        workload: { ops: OPS, hotSet: HOT_SET, guestPages: GUEST_PAGES, seed: SEED, runs: RUNS, budgetSeconds: BUDGET },
+        contestants: { pagetrack: { ...strip(pagetrack), replay }, peers: rows, targets: { replayVsPlainLoop: vsFloor, replayVsReduxToolkit: vsRedux } },
+        log: { events: log.events, ops: log.ops, write, read, indexBuild: build, seekMs: seek, stepBackMs: back, audit, index: t, sweep },
+        realistic,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nresults: ${file}`);
+}

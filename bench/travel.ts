@@ -1,18 +1,17 @@
 /**
  * Time-travel measurements on one log, in a process of its own (so the numbers do not pay for
- * the main bench's heap): `node dist/bench/travel.js LOG INTERVAL SEEKS LABEL`.
+ * the main bench's heap): `node dist/bench/travel.js LOG INTERVAL SEEKS`; prints JSON.
  */
 import { statSync } from 'node:fs';
 import { buildIndex, saveIndex } from '../src/timetravel/log-index.js';
 import { TimeMachine } from '../src/timetravel/time-machine.js';
 import { prng } from '../src/workloads/driver.js';
 
-const [log, intervalArg, seeksArg, label = ''] = process.argv.slice(2);
+const [log, intervalArg, seeksArg] = process.argv.slice(2);
 const interval = Number(intervalArg);
 const seeks = Number(seeksArg);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 let t0 = performance.now();
 const index = await buildIndex(log!, { interval });
@@ -42,7 +41,19 @@ const cpBytes = index.checkpoints.reduce((n, c) => n + c.data.byteLength + c.dir
 const idxBytes = statSync(`${log}.idx`).size;
 const events = index.log.events;
 console.log(
-  `${label}K=${interval.toLocaleString('en-US')}: index build ${((events / buildMs) * 1000 / 1e6).toFixed(2)} M events/s (load ${openMs.toFixed(0)} ms); ` +
-    `seek median ${median(seekMs).toFixed(1)} ms (p90 ${p90(seekMs).toFixed(1)}, ${seeks} random targets); step back median ${median(backMs).toFixed(2)} ms (p90 ${p90(backMs).toFixed(2)}); ` +
-    `${index.checkpoints.length} checkpoints, ${mib(cpBytes)} of checkpoint data, index file ${mib(idxBytes)} (${(idxBytes / events).toFixed(1)} bytes/event)`,
+  JSON.stringify({
+    interval,
+    events,
+    buildEventsPerSecond: (events / buildMs) * 1000,
+    loadMs: openMs,
+    seeks,
+    seekMedianMs: median(seekMs),
+    seekP90Ms: p90(seekMs),
+    stepBackMedianMs: median(backMs),
+    stepBackP90Ms: p90(backMs),
+    checkpoints: index.checkpoints.length,
+    checkpointBytes: cpBytes,
+    indexBytes: idxBytes,
+    peakRss: process.resourceUsage().maxRSS * 1024,
+  }),
 );

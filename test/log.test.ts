@@ -1,14 +1,16 @@
 import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PageTrackVm } from '../src/domain/vm.js';
 import { InMemoryEventLog, teeSinks } from '../src/events/event-log.js';
 import type { PageTrackEvent } from '../src/events/types.js';
 import { encodeEvent } from '../src/log/codec.js';
 import { LogError, chainLine, creationTime, hashLine, headerLine } from '../src/log/format.js';
+import { LineParser } from '../src/log/line-parser.js';
 import { readAllEvents } from '../src/log/reader.js';
-import { LogWriter } from '../src/log/writer.js';
+import { LogWriter, type WriterTuning } from '../src/log/writer.js';
 import { exec } from './helpers.js';
 
 let dir: string;
@@ -97,6 +99,93 @@ describe('the log file: header, chain, round trip', () => {
     const main = await readAllEvents(path, { hashWorker: false, chunkBytes: 97 });
     const worker = await readAllEvents(path, { hashWorker: true, chunkBytes: 211 });
     expect(worker).toEqual(main);
+  });
+});
+
+describe('the writer: one byte encoder, three hand-over paths', () => {
+  /** The demo's events written with the given tuning; returns the file's bytes. */
+  async function writeWith(name: string, tuning?: WriterTuning): Promise<Buffer> {
+    const events = writeDemo(`src-${name}`).events;
+    const cmds = events.at(-1)!.cmd + 1;
+    const path = join(dir, name);
+    const writer = LogWriter.create(path, 'linux-4.6', CREATED, tuning);
+    for (let i = 0; i < 40; i++) writer.append(events.map((e) => ({ ...e, seq: e.seq + i * events.length, cmd: e.cmd + i * cmds })));
+    await writer.close();
+    return readFileSync(path);
+  }
+
+  it('writes the same bytes on this thread in one piece, in many pieces, and through the worker thread', async () => {
+    const whole = await writeWith('one-piece.log');
+    expect(await writeWith('pieces.log', { pieceBytes: 300 })).toEqual(whole);
+    expect(await writeWith('worker.log', { pieceBytes: 700, workerAfterEvents: 50 })).toEqual(whole);
+    const lines = whole.toString('utf8').split('\n');
+    expect(lines).toHaveLength(2 + 40 * writeDemo('n.log').events.length);
+    for (let i = 2; i < lines.length - 1; i++) expect(lines[i]!.slice(2, 45)).toBe(hashLine(lines[i - 1]!));
+    expect((await readAllEvents(join(dir, 'worker.log'), { validate: false })).summary.events).toBe(lines.length - 2); // chain and seq only: the copies repeat one history
+  });
+
+  it('encodes any field value exactly as JSON.stringify does (numbers, strings with escapes and non-ASCII, objects)', () => {
+    const value = fc.oneof(
+      fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+      fc.double(),
+      fc.constantFrom(0, -0, 2 ** 53, 1e21, -1e-7, Number.MAX_SAFE_INTEGER, Number.NaN, Infinity),
+      fc.string({ unit: 'binary' }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.dictionary(fc.string(), fc.oneof(fc.integer(), fc.string({ unit: 'grapheme' }), fc.boolean())),
+    );
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 8 }), fc.nat(), (values, seq) => {
+        // A warn has ten fields, eight optional: absent ones in the middle become null, at the end nothing.
+        const fields = ['kind', 'fn', 'as', 'slot', 'gfn', 'mode', 'user', 'level', 'index', 'value'];
+        const e: Record<string, unknown> = { seq, cmd: 3, type: 'warn', v: 1 };
+        values.forEach((x, i) => (e[fields[i]!] = x));
+        const expected = JSON.stringify([seq, 3, 'warn', 1, ...values]);
+        expect(encodeEvent(e as unknown as PageTrackEvent)).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+    const gaps = { seq: 1, cmd: 0, type: 'warn', v: 1, kind: 'k', fn: 'f', gfn: 7 } as unknown as PageTrackEvent;
+    expect(encodeEvent(gaps)).toBe('[1,0,"warn",1,"k","f",null,null,7]');
+  });
+});
+
+describe('the reader\'s byte parser', () => {
+  const prev = hashLine('x');
+  /** What the byte parser makes of one line: its values after prev, or 'declined'. */
+  const parsed = (text: string): unknown => {
+    const a = new LineParser().parse(Buffer.from(`${text}\n`, 'utf8'), 0);
+    return a === undefined ? 'declined' : a.slice(1);
+  };
+
+  it('gives exactly what JSON.parse gives, or leaves the line to JSON.parse (any JSON values, any bytes)', () => {
+    const scalar = fc.oneof(fc.integer({ min: -(2 ** 53), max: 2 ** 53 }), fc.double(), fc.string({ unit: 'binary' }), fc.string(), fc.boolean(), fc.constant(null));
+    const value = fc.oneof(scalar, fc.dictionary(fc.oneof(fc.string(), fc.constant('__proto__')), scalar), fc.array(scalar, { maxLength: 2 }));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 8 }), (values) => {
+        const text = `["${prev}",${JSON.stringify(values).slice(1)}`;
+        const got = parsed(text);
+        if (got !== 'declined') expect(got).toStrictEqual((JSON.parse(text) as unknown[]).slice(1));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (tail) => {
+        const text = `["${prev}",${tail}`.replace(/\n/g, ' ');
+        const got = parsed(text);
+        if (got === 'declined') return;
+        expect(got).toStrictEqual((JSON.parse(text) as unknown[]).slice(1)); // accepted: valid JSON, same values
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('accepts what the writer writes and declines the rest', () => {
+    expect(parsed(`["${prev}",7,2,"command",1,{"op":"write","as":0,"gpa":16805752,"bytes":8,"via":"guest"}]`)).toStrictEqual([7, 2, 'command', 1, { op: 'write', as: 0, gpa: 16805752, bytes: 8, via: 'guest' }]);
+    expect(parsed(`["${prev}",-12,0,true,false,null,"",{}]`)).toStrictEqual([-12, 0, true, false, null, '', {}]);
+    for (const tail of ['1.5]', '1e3]', '01]', '1234567890123456]', '"é"]', '"a\\"b"]', '{"a":{"b":1}}]', '{"__proto__":1}]', ' 1]', '1 ]', '1]x', '[1]]', 'tru]', '1,]'])
+      expect(parsed(`["${prev}",${tail}`), tail).toBe('declined');
+    expect(parsed(`["${prev.slice(1)}=",1]`)).toBe('declined');
   });
 });
 

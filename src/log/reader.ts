@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { PageTrackEvent } from '../events/types.js';
 import { HASH_LENGTH, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine, parseHeader } from './format.js';
 import { decodeEvent } from './codec.js';
+import { LineParser } from './line-parser.js';
 import { UPCASTERS, type UpcasterRegistry, upcast } from './upcast.js';
 import { EventValidator, type Invalid } from './validate.js';
 
@@ -148,6 +149,7 @@ export class LogReader {
     const totalBytes = (await fh.stat()).size;
     const chain: ChainChecker = (this.options.hashWorker ?? totalBytes > 8 << 20) ? new ChainWorker() : new InlineChain();
     const validator = new EventValidator({ schema: validate });
+    const parser = new LineParser();
     let carry: Buffer = Buffer.alloc(0);
     let position = 0;
     let eof = false;
@@ -188,27 +190,32 @@ export class LogReader {
         const ahead = nextRun(); // read and chain-check the next run while this one is parsed
         const { whole } = run;
         const first = lineNo + 1;
-        const lines = whole.toString('utf8').split('\n'); // whole lines: no UTF-8 sequence is cut
-        lines.pop(); // the text ends with "\n"
         const batch: PageTrackEvent[] = [];
         let failure: LogError | undefined;
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i]!;
-          const n = first + i;
-          if (n === 1) {
-            this.header = parseHeader(line, path);
-            continue;
-          }
-          if (line.length < PREV_END + 3 || !line.startsWith(PREV_PREFIX) || line.charCodeAt(PREV_END) !== 34 || line.charCodeAt(PREV_END + 1) !== 44) {
-            failure = line.length === 0 ? new LogError(path, n, 'empty line') : new LogError(path, n, `an event line must start with ["<${HASH_LENGTH}-character hash>",`, 'prev');
-            break;
-          }
-          let arr: unknown;
-          try {
-            arr = JSON.parse(line); // [prev, seq, cmd, type, v, ...fields]; the chain checker reads prev
-          } catch (err) {
-            failure = new LogError(path, n, `malformed JSON (${(err as Error).message})`);
-            break;
+        let lines = 0;
+        for (let p = 0; p < whole.length; lines++) {
+          const n = first + lines;
+          // Most lines take the byte parser; the header, and anything it does not accept, the JSON one.
+          let arr: unknown = n === 1 ? undefined : parser.parse(whole, p);
+          if (arr !== undefined) p = parser.end + 1;
+          else {
+            const q = whole.indexOf(10, p);
+            const line = whole.toString('utf8', p, q);
+            p = q + 1;
+            if (n === 1) {
+              this.header = parseHeader(line, path);
+              continue;
+            }
+            if (line.length < PREV_END + 3 || !line.startsWith(PREV_PREFIX) || line.charCodeAt(PREV_END) !== 34 || line.charCodeAt(PREV_END + 1) !== 44) {
+              failure = line.length === 0 ? new LogError(path, n, 'empty line') : new LogError(path, n, `an event line must start with ["<${HASH_LENGTH}-character hash>",`, 'prev');
+              break;
+            }
+            try {
+              arr = JSON.parse(line); // [prev, seq, cmd, type, v, ...fields]; the chain checker reads prev
+            } catch (err) {
+              failure = new LogError(path, n, `malformed JSON (${(err as Error).message})`);
+              break;
+            }
           }
           const decoded = Array.isArray(arr) ? decodeEvent(arr, upcasters) : { reason: 'an event line must be a JSON array' };
           if (isInvalid(decoded)) {
@@ -239,7 +246,7 @@ export class LogReader {
           throw failure;
         }
         prevHash = c.last;
-        lineNo += lines.length;
+        lineNo += lines;
         consumed += whole.length;
         this.at.bytes = consumed;
         this.at.line = lineNo + 1;

@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EventSink } from '../events/event-log.js';
 import type { PageTrackEvent } from '../events/types.js';
-import { encodeEvent } from './codec.js';
-import { LogError, type LogHeader, chainLine, creationTime, hashLine, headerLine, parseHeader } from './format.js';
+import { EventEncoder } from './codec.js';
+import { LogError, type LogHeader, creationTime, hashLine, headerLine, parseHeader } from './format.js';
 
 /** Where an existing log ends: what a writer reopened for append continues from. */
 export interface LogTail {
@@ -18,47 +18,60 @@ export interface LogTail {
   readonly repairedBytes: number;
 }
 
-const FLUSH_BYTES = 1 << 20;
-const POST_BYTES = 1 << 18;
+/** Pieces of this many bytes of encoded events are chained and written at once. */
+const PIECE_BYTES = 1 << 18;
 /** Past this many events a writer moves chaining and file writes to a worker thread. */
 const WORKER_AFTER_EVENTS = 200_000;
 
 /**
- * The worker half of a large write: it chains (prev + SHA-256) and writes the lines the main
- * thread serialised, so serialising and hashing run on two cores.
+ * Turns a piece of "\n"-ended event bodies `[seq,...]` into chained lines `["prev",seq,...]`,
+ * each prev the hash of the line before. Self-contained: its source also runs in the worker.
+ */
+function chainPiece(bodies: Uint8Array, lines: number, prev: string, hashOf: (b: Uint8Array) => string): { bytes: Uint8Array; prev: string } {
+  const out = new Uint8Array(bodies.length + lines * (prev.length + 3));
+  let o = 0;
+  let p = 0;
+  while (p < bodies.length) {
+    const start = o;
+    out[o++] = 91; // [
+    out[o++] = 34; // "
+    for (let i = 0; i < prev.length; i++) out[o++] = prev.charCodeAt(i);
+    out[o++] = 34;
+    out[o++] = 44; // ,
+    p++; // the body's own [
+    let b = bodies[p++]!;
+    while (b !== 10) {
+      out[o++] = b;
+      b = bodies[p++]!;
+    }
+    prev = hashOf(out.subarray(start, o));
+    out[o++] = 10;
+  }
+  return { bytes: out.subarray(0, o), prev };
+}
+
+/**
+ * The worker half of a large write: it chains and writes the pieces the main thread encoded
+ * (transferred, not copied), so encoding and hashing run on two cores.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { hash } = require('node:crypto');
 const { writeSync, fsyncSync } = require('node:fs');
+const hashOf = (b) => hash('sha256', b, 'base64url');
+${chainPiece.toString()}
 let { fd, offset, prev } = workerData;
-let out = [];
-let size = 0;
-function flush() {
-  if (out.length === 0) return;
-  const bytes = Buffer.from(out.join('\\n') + '\\n', 'utf8');
-  out = [];
-  size = 0;
-  let off = 0;
-  while (off < bytes.length) {
-    const n = writeSync(fd, bytes, off, bytes.length - off, offset);
-    off += n;
-    offset += n;
-  }
-}
 parentPort.on('message', (m) => {
   try {
-    if (m.text !== undefined) {
-      const bodies = m.text.split('\\n');
-      for (let i = 0; i < bodies.length; i++) {
-        const line = '["' + prev + '",' + bodies[i].slice(1);
-        prev = hash('sha256', line, 'base64url');
-        out.push(line);
-        size += line.length;
+    if (m.buf !== undefined) {
+      const r = chainPiece(new Uint8Array(m.buf, 0, m.length), m.lines, prev, hashOf);
+      prev = r.prev;
+      for (let off = 0; off < r.bytes.length; ) {
+        const n = writeSync(fd, r.bytes, off, r.bytes.length - off, offset);
+        off += n;
+        offset += n;
       }
-      if (size >= ${FLUSH_BYTES}) flush();
     } else if (m.close) {
-      flush();
       fsyncSync(fd);
       parentPort.postMessage({ done: true, prev, offset });
     }
@@ -67,15 +80,21 @@ parentPort.on('message', (m) => {
   }
 });`;
 
+/** Where a writer hands work over (tests move both to exercise every path on small logs). */
+export interface WriterTuning {
+  /** Encoded bytes chained and written (or posted to the worker) at once. */
+  readonly pieceBytes?: number;
+  readonly workerAfterEvents?: number;
+}
+
 /**
  * Appends events to a log file, chaining each line to the one before. Lines are buffered and
  * written whole, so a crash leaves at most one cut-off line, which `openForAppend` repairs.
- * Small logs are written on the calling thread; past WORKER_AFTER_EVENTS events the chaining and
- * writing move to a worker thread.
+ * Small logs are chained and written on the calling thread; past WORKER_AFTER_EVENTS events the
+ * chaining and writing move to a worker thread.
  */
 export class LogWriter implements EventSink {
-  private buf: string[] = [];
-  private size = 0;
+  private readonly encoder = new EventEncoder();
   private closed = false;
   /** Where the next write goes: the end of the file. */
   private offset = 0;
@@ -88,15 +107,16 @@ export class LogWriter implements EventSink {
     readonly path: string,
     private readonly fd: number,
     private prev: string,
+    private readonly tuning: WriterTuning = {},
   ) {}
 
   /** Creates (or replaces) a log with a fresh header. */
-  static create(path: string, profile: string, created = creationTime()): LogWriter {
+  static create(path: string, profile: string, created = creationTime(), tuning?: WriterTuning): LogWriter {
     mkdirSync(dirname(path), { recursive: true });
     const fd = openSync(path, 'w');
     const header = headerLine(profile, created);
-    const w = new LogWriter(path, fd, hashLine(header));
-    w.buf.push(header);
+    const w = new LogWriter(path, fd, hashLine(header), tuning);
+    w.write(Buffer.from(header + '\n', 'utf8'));
     return w;
   }
 
@@ -132,26 +152,9 @@ export class LogWriter implements EventSink {
     if (this.closed) throw new Error(`${this.path}: append after close`);
     if (this.workerError) throw new Error(`${this.path}: the log writer failed: ${this.workerError}`);
     this.events += batch.length;
-    if (this.worker) {
-      // Serialise here, chain and write there; hand over in large pieces (one message per ~256 KiB).
-      for (let i = 0; i < batch.length; i++) {
-        const body = encodeEvent(batch[i]!);
-        this.buf.push(body);
-        this.size += body.length;
-      }
-      if (this.size >= POST_BYTES) this.post();
-      return;
-    }
-    let prev = this.prev;
-    for (let i = 0; i < batch.length; i++) {
-      const line = chainLine(prev, encodeEvent(batch[i]!));
-      prev = hashLine(line);
-      this.buf.push(line);
-      this.size += line.length;
-    }
-    this.prev = prev;
-    if (this.size >= FLUSH_BYTES) this.flush();
-    if (this.events >= WORKER_AFTER_EVENTS) this.startWorker();
+    for (let i = 0; i < batch.length; i++) this.encoder.event(batch[i]!);
+    if (this.encoder.pos >= (this.tuning.pieceBytes ?? PIECE_BYTES)) this.ship();
+    if (!this.worker && this.events >= (this.tuning.workerAfterEvents ?? WORKER_AFTER_EVENTS)) this.startWorker();
   }
 
   /** Writes everything appended so far and closes the file; resolves to the head hash. */
@@ -159,16 +162,13 @@ export class LogWriter implements EventSink {
     if (this.closed) return this.prev;
     this.closed = true;
     try {
+      this.ship();
       if (this.worker) {
-        this.post();
         this.worker.postMessage({ close: true });
         const r = await this.done!;
         this.prev = r.prev;
         await this.worker.terminate();
-      } else {
-        this.flush();
-        fsyncSync(this.fd);
-      }
+      } else fsyncSync(this.fd);
     } finally {
       closeSync(this.fd);
     }
@@ -176,15 +176,21 @@ export class LogWriter implements EventSink {
     return this.prev;
   }
 
-  private post(): void {
-    if (this.buf.length === 0) return;
-    this.worker!.postMessage({ text: this.buf.join('\n') });
-    this.buf = [];
-    this.size = 0;
+  /** Chains and writes the encoded piece: here, or (handed over without a copy) on the worker. */
+  private ship(): void {
+    if (this.encoder.lines === 0) return;
+    const { bytes, lines } = this.encoder.take();
+    if (this.worker) {
+      this.worker.postMessage({ buf: bytes.buffer, length: bytes.length, lines }, [bytes.buffer as ArrayBuffer]);
+      return;
+    }
+    const r = chainPiece(bytes, lines, this.prev, hashLine);
+    this.prev = r.prev;
+    this.write(r.bytes);
   }
 
   private startWorker(): void {
-    this.flush();
+    this.ship();
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd, offset: this.offset, prev: this.prev } });
     this.done = new Promise((resolve, reject) => {
       worker.on('message', (m: { done?: boolean; prev: string; error?: string }) => {
@@ -199,11 +205,7 @@ export class LogWriter implements EventSink {
     this.worker = worker;
   }
 
-  private flush(): void {
-    if (this.buf.length === 0) return;
-    const bytes = Buffer.from(this.buf.join('\n') + '\n', 'utf8');
-    this.buf = [];
-    this.size = 0;
+  private write(bytes: Uint8Array): void {
     let off = 0;
     while (off < bytes.length) {
       const n = writeSync(this.fd, bytes, off, bytes.length - off, this.offset);
