@@ -6,12 +6,13 @@
  */
 import { snapshot } from '../src/projections/snapshot.js';
 import { LINUX_4_6 } from '../src/domain/profile.js';
+import { timeOnce } from './timing.js';
 import { makeOps } from './workload.js';
 import { plainLoop } from './peers/plain-loop.js';
 import { reduxActions, reduxToolkit } from './peers/redux-toolkit.js';
 import { rxjsScan } from './peers/rxjs-scan.js';
 import { batchesOf, pagetrackLive, pagetrackReplay } from './peers/pagetrack.js';
-import { type PeerResult, resultOfSnapshot } from './peers/result.js';
+import { type PeerResult, differs, resultOfSnapshot } from './peers/result.js';
 
 export interface Timing {
   readonly ops: number;
@@ -36,53 +37,42 @@ const RUNS = Number(runsArg);
 const budgetMs = Number(budgetArg) * 1000;
 const ops = makeOps(N);
 
-/** Times `run` RUNS times on a prepared input; `prepare` is outside the clock. */
-/** The last run's garbage is collected before the clock starts, not during the next run (--expose-gc). */
-const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
 /** A run returns how to read its answer: reading it (for the agreement check) is outside the clock. */
 type Run<I> = (input: I) => () => PeerResult;
 
-function timeRuns<I>(n: number, prepare: (n: number) => I, run: Run<I>, first?: { ms: number; result: PeerResult }): Timing {
-  const rates: number[] = first ? [n / (first.ms / 1000)] : [];
-  let result = first?.result;
-  while (rates.length < RUNS) {
-    const input = prepare(n);
-    collectGarbage();
-    const t0 = performance.now();
-    const answer = run(input);
-    rates.push(n / ((performance.now() - t0) / 1000));
-    result = answer();
-  }
-  return { ops: n, rates, result: result! };
+/** One run on `n` operations; `prepare` (building the input) is outside the clock. */
+function runOnce<I>(n: number, prepare: (n: number) => I, run: Run<I>): { ms: number; result: PeerResult } {
+  const input = prepare(n);
+  const { ms, value: answer } = timeOnce(() => run(input));
+  return { ms, result: answer() };
 }
 
+/** RUNS runs on `n` operations (the first may be one already done). */
+function timeRuns<I>(n: number, prepare: (n: number) => I, run: Run<I>, first?: { ms: number; result: PeerResult }): Timing {
+  const done = first ? [first] : [];
+  while (done.length < RUNS) done.push(runOnce(n, prepare, run));
+  return { ops: n, rates: done.map((d) => n / (d.ms / 1000)), result: done.at(-1)!.result };
+}
+
+/** The full size, or with a budget the largest doubling from 1,000 whose next size should not fit. */
 function peer<I>(prepare: (n: number) => I, run: Run<I>): Timing & { prefix: boolean } {
   if (budgetMs === 0) return { ...timeRuns(N, prepare, run), prefix: false };
-  let n = Math.min(N, 1000);
-  for (;;) {
-    const input = prepare(n);
-    collectGarbage();
-    const t0 = performance.now();
-    const answer = run(input);
-    const ms = performance.now() - t0;
-    const result = answer();
-    if (n === N || ms * 2 > budgetMs) return { ...timeRuns(n, prepare, run, { ms, result }), prefix: n < N };
-    n = Math.min(N, n * 2);
+  for (let n = Math.min(N, 1000); ; n = Math.min(N, n * 2)) {
+    const first = runOnce(n, prepare, run);
+    if (n === N || first.ms * 2 > budgetMs) return { ...timeRuns(n, prepare, run, first), prefix: n < N };
   }
 }
 
-let report: ContestantReport;
-const peak = () => process.resourceUsage().maxRSS * 1024;
+let report: Omit<ContestantReport, 'peakRss'>;
 switch (name) {
   case 'plain-loop':
-    report = { name, ...peer((n) => n, (n) => plainLoop(ops, n)), peakRss: 0 };
+    report = { name, ...peer((n) => n, (n) => plainLoop(ops, n)) };
     break;
   case 'redux-toolkit':
-    report = { name, ...peer((n) => reduxActions(ops, n), reduxToolkit), peakRss: 0 };
+    report = { name, ...peer((n) => reduxActions(ops, n), reduxToolkit) };
     break;
   case 'rxjs-scan':
-    report = { name, ...peer((n) => reduxActions(ops, n), rxjsScan), peakRss: 0 };
+    report = { name, ...peer((n) => reduxActions(ops, n), rxjsScan) };
     break;
   case 'pagetrack': {
     const t0 = performance.now();
@@ -94,11 +84,12 @@ switch (name) {
       return () => resultOfSnapshot(snapshot(state, LINUX_4_6.trackModes));
     });
     const live = resultOfSnapshot(snapshot(vm.state, LINUX_4_6.trackModes));
-    if (JSON.stringify(live) !== JSON.stringify(full.result)) throw new Error('pagetrack: the replayed state differs from the live state');
-    report = { name, ...full, prefix: false, peakRss: 0, live: { opsPerSecond: N / liveS, eventsPerSecond: events.length / liveS, events: events.length } };
+    const d = differs(live, full.result);
+    if (d) throw new Error(`pagetrack: the replayed state differs from the live state: ${d}`);
+    report = { name, ...full, prefix: false, live: { opsPerSecond: N / liveS, eventsPerSecond: events.length / liveS, events: events.length } };
     break;
   }
   default:
     throw new Error(`unknown contestant '${name}'`);
 }
-console.log(JSON.stringify({ ...report, peakRss: peak() }));
+console.log(JSON.stringify({ ...report, peakRss: process.resourceUsage().maxRSS * 1024 }));

@@ -18,10 +18,15 @@ import type { ContestantReport, Timing } from './contestant.js';
 import { differs } from './peers/result.js';
 import { GUEST_PAGES, HOT_SET, SEED } from './workload.js';
 
-const OPS = Number(process.env.PAGETRACK_BENCH_OPS ?? 10_000_000);
-const LOG_EVENTS = Number(process.env.PAGETRACK_BENCH_LOG_EVENTS ?? 10_000_000);
-const RUNS = Number(process.env.PAGETRACK_BENCH_RUNS ?? 5);
-const BUDGET = Number(process.env.PAGETRACK_BENCH_BUDGET ?? 60);
+const sizes = {
+  OPS: Number(process.env.PAGETRACK_BENCH_OPS ?? 10_000_000),
+  LOG_EVENTS: Number(process.env.PAGETRACK_BENCH_LOG_EVENTS ?? 10_000_000),
+  RUNS: Number(process.env.PAGETRACK_BENCH_RUNS ?? 5),
+  BUDGET: Number(process.env.PAGETRACK_BENCH_BUDGET ?? 60),
+};
+const { OPS, LOG_EVENTS, RUNS, BUDGET } = sizes;
+/** Set when any size was given: such a run's results file gets a name of its own. */
+const customSizes = Object.keys(sizes).some((k) => process.env[`PAGETRACK_BENCH_${k}`] !== undefined);
 const LOG_RUNS = 3;
 const json = process.argv.includes('--json');
 
@@ -158,9 +163,11 @@ rmSync(tmp, { recursive: true, force: true });
 
 if (json) {
   const date = new Date().toISOString().slice(0, 10);
+  // A run at other sizes must not replace the day's full-size results.
+  const sized = customSizes ? `-ops${OPS}-log${LOG_EVENTS}-runs${RUNS}-budget${BUDGET}` : '';
   const dir = join(dist, '..', '..', 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${date}.json`);
+  const file = join(dir, `${date}${sized}.json`);
   const strip = ({ result: _r, ...rest }: ContestantReport) => rest;
   writeFileSync(
     file,

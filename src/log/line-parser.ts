@@ -18,10 +18,12 @@ export class LineParser {
   /** Where parsing stands: the next byte to read. */
   private p = 0;
   private readonly strings = new Map<number, string>();
+  /** The "\n" that ends the line `parse` last accepted. */
+  end = 0;
 
   /**
    * The line starting at `start` as JSON.parse would give it, with prev (element 0) left
-   * undefined (the chain checker reads it), and the index of its "\n" in `end`; or undefined
+   * undefined (the chain checker reads it), its "\n" at `end`; or undefined
    * when this line needs JSON.parse. `b` must hold a "\n" after `start`.
    */
   parse(b: Buffer, start: number): unknown[] | undefined {
@@ -42,9 +44,6 @@ export class LineParser {
       return undefined;
     }
   }
-
-  /** The "\n" that ends the line `parse` last accepted. */
-  end = 0;
 
   private value(b: Buffer): unknown {
     const c = b[this.p]!;

@@ -50,6 +50,16 @@ function chainPiece(bodies: Uint8Array, lines: number, prev: string, hashOf: (b:
   return { bytes: out.subarray(0, o), prev };
 }
 
+/** Writes all of `bytes` at `offset` (writeSync may write less than asked); returns the new end. Self-contained, like chainPiece. */
+function writeAllAt(write: typeof writeSync, fd: number, bytes: Uint8Array, offset: number): number {
+  for (let off = 0; off < bytes.length; ) {
+    const n = write(fd, bytes, off, bytes.length - off, offset);
+    off += n;
+    offset += n;
+  }
+  return offset;
+}
+
 /**
  * The worker half of a large write: it chains and writes the pieces the main thread encoded
  * (transferred, not copied), so encoding and hashing run on two cores.
@@ -60,17 +70,14 @@ const { hash } = require('node:crypto');
 const { writeSync, fsyncSync } = require('node:fs');
 const hashOf = (b) => hash('sha256', b, 'base64url');
 ${chainPiece.toString()}
+${writeAllAt.toString()}
 let { fd, offset, prev } = workerData;
 parentPort.on('message', (m) => {
   try {
     if (m.buf !== undefined) {
       const r = chainPiece(new Uint8Array(m.buf, 0, m.length), m.lines, prev, hashOf);
       prev = r.prev;
-      for (let off = 0; off < r.bytes.length; ) {
-        const n = writeSync(fd, r.bytes, off, r.bytes.length - off, offset);
-        off += n;
-        offset += n;
-      }
+      offset = writeAllAt(writeSync, fd, r.bytes, offset);
     } else if (m.close) {
       fsyncSync(fd);
       parentPort.postMessage({ done: true, prev, offset });
@@ -206,13 +213,9 @@ export class LogWriter implements EventSink {
   }
 
   private write(bytes: Uint8Array): void {
-    let off = 0;
-    while (off < bytes.length) {
-      const n = writeSync(this.fd, bytes, off, bytes.length - off, this.offset);
-      off += n;
-      this.offset += n;
-    }
+    this.offset = writeAllAt(writeSync, this.fd, bytes, this.offset);
   }
+
 }
 
 

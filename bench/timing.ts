@@ -1,0 +1,10 @@
+/** How the bench's processes time work: the last run's garbage is collected before the clock starts (--expose-gc). */
+export const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+/** Runs `work` once on a clean heap; its milliseconds and what it returned. */
+export function timeOnce<T>(work: () => T): { ms: number; value: T } {
+  collectGarbage();
+  const t0 = performance.now();
+  const value = work();
+  return { ms: performance.now() - t0, value };
+}
