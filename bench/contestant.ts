@@ -11,7 +11,7 @@ import { makeOps } from './workload.js';
 import { plainLoop } from './peers/plain-loop.js';
 import { reduxActions, reduxToolkit } from './peers/redux-toolkit.js';
 import { rxjsScan } from './peers/rxjs-scan.js';
-import { batchesOf, pagetrackLive, pagetrackReplay } from './peers/pagetrack.js';
+import { batchesOf, pagetrackLive, pagetrackReplay, readEach } from './peers/pagetrack.js';
 import { type PeerResult, differs, resultOfSnapshot } from './peers/result.js';
 
 export interface Timing {
@@ -29,6 +29,8 @@ export interface ContestantReport extends Timing {
   readonly prefix: boolean;
   /** pagetrack only: the live run that produced the events it replays. */
   readonly live?: { readonly opsPerSecond: number; readonly eventsPerSecond: number; readonly events: number };
+  /** pagetrack only: operations/s of reading each event once and applying nothing (readEach), per run. */
+  readonly readEachRates?: number[];
 }
 
 const [name, opsArg, runsArg, budgetArg = '0'] = process.argv.slice(2);
@@ -86,7 +88,13 @@ switch (name) {
     const live = resultOfSnapshot(snapshot(vm.state, LINUX_4_6.trackModes));
     const d = differs(live, full.result);
     if (d) throw new Error(`pagetrack: the replayed state differs from the live state: ${d}`);
-    report = { name, ...full, prefix: false, live: { opsPerSecond: N / liveS, eventsPerSecond: events.length / liveS, events: events.length } };
+    const expected = (events.length * (events.length + 1)) / 2; // seqs are 1..events
+    const readEachRates = Array.from({ length: RUNS }, () => {
+      const { ms, value } = timeOnce(() => readEach(batches));
+      if (value !== expected) throw new Error(`pagetrack: read ${value} as the sum of seqs, expected ${expected}`);
+      return N / (ms / 1000);
+    });
+    report = { name, ...full, prefix: false, live: { opsPerSecond: N / liveS, eventsPerSecond: events.length / liveS, events: events.length }, readEachRates };
     break;
   }
   default:

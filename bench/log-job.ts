@@ -14,7 +14,7 @@ import { LogWriter } from '../src/log/writer.js';
 import { WORKLOADS } from '../src/workloads/index.js';
 import { FIRST_OP_CMD, batchesOf, pagetrackLive } from './peers/pagetrack.js';
 import { makeOps } from './workload.js';
-import { collectGarbage } from './timing.js';
+import { collectGarbage, cpuSecondsSince } from './timing.js';
 
 const CREATED = '2026-01-01T00:00:00.000Z';
 const [job, a, b, c] = process.argv.slice(2);
@@ -66,9 +66,10 @@ if (job === 'write') {
   report = { events: count, ops, rates };
 } else {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage(); // every thread of the process: the worker's share too
   const events = job === 'read' ? await read(a!) : job === 'audit' ? (await auditLog(a!, true)).summary.events : job === 'simulate' ? await simulate(a!, Number(b), c!) : undefined;
   if (events === undefined) throw new Error(`unknown job '${job}'`);
   const seconds = (performance.now() - t0) / 1000;
-  report = { events, seconds, eventsPerSecond: events / seconds };
+  report = { events, seconds, eventsPerSecond: events / seconds, cpuSeconds: cpuSecondsSince(cpu0) };
 }
 console.log(JSON.stringify({ job, ...report, peakRss: process.resourceUsage().maxRSS * 1024 }));

@@ -107,17 +107,24 @@ for (const row of rows) {
 }
 const vsFloor = 1 / rows[0]!.ratio;
 const vsRedux = rows[1]!.ratio;
+const readEach = spread(pagetrack.readEachRates!);
+const readEachVsPlainLoop = spread(plain.rates).median / readEach.median;
 console.log(`  targets: replay within 3x of the plain loop: ${vsFloor.toFixed(2)}x (${vsFloor <= 3 ? 'met' : 'NOT met'}); >= 1000x Redux Toolkit on its prefix: ${vsRedux.toFixed(0)}x (${vsRedux >= 1000 ? 'met' : 'NOT met'})`);
+console.log(
+  `  bound: the same events read once, nothing applied: ${showSpread(readEach)}, ${readEachVsPlainLoop >= 1 ? `${readEachVsPlainLoop.toFixed(2)}x slower` : `${(1 / readEachVsPlainLoop).toFixed(2)}x faster`} than the plain loop; no replay of these event objects can be faster`,
+);
 console.log(`  live (commands -> checks -> frozen events -> projections): ${rate(pagetrack.live!.opsPerSecond)} ops/s = ${rate(pagetrack.live!.eventsPerSecond)} events/s, ${(pagetrack.live!.events / OPS).toFixed(2)} events per operation\n`);
 
 // 3. pagetrack's log of the same workload: write, read + validate, index build, seek, step back, audit.
 say(`log jobs on ${LOG_EVENTS.toLocaleString('en-US')} events`);
 const log = child<{ events: number; ops: number; rates: number[]; peakRss: number }>('log-job.js', ['write', LOG_EVENTS, logPath], 8192);
 const write = spread(log.rates);
-const reads = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; peakRss: number }>('log-job.js', ['read', logPath]));
+const reads = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; seconds: number; cpuSeconds: number; peakRss: number }>('log-job.js', ['read', logPath]));
 const audits = Array.from({ length: LOG_RUNS }, () => child<{ eventsPerSecond: number; peakRss: number }>('log-job.js', ['audit', logPath]));
 interface TravelReport {
   buildEventsPerSecond: number;
+  buildSeconds: number;
+  buildCpuSeconds: number;
   seekMedianMs: number;
   seekP90Ms: number;
   stepBackMedianMs: number;
@@ -138,8 +145,17 @@ const audit = spread(audits.map((x) => x.eventsPerSecond));
 const t = travels[0]!;
 console.log(`pagetrack on its log of the same workload: ${log.events.toLocaleString('en-US')} events (the first ${log.ops.toLocaleString('en-US')} operations), events/s median (min-max)`);
 console.log(`  log write             ${showSpread(write)}  (events produced live first, then written)`);
-console.log(`  read + validate       ${showSpread(read)}  peak ${mib(Math.max(...reads.map((x) => x.peakRss)))}`);
-console.log(`  index build           ${showSpread(build)}  = ${((100 * build.median) / read.median).toFixed(0)}% of the validated read; K=${t.interval.toLocaleString('en-US')}: ${t.checkpoints} checkpoints, ${mib(t.checkpointBytes)}, index file ${mib(t.indexBytes)} (${(t.indexBytes / t.events).toFixed(1)} bytes/event)`);
+/** Cores kept busy (CPU seconds of all threads per wall second) and CPU microseconds per event. */
+const cpuOf = (runs: ReadonlyArray<{ seconds: number; cpuSeconds: number }>) => ({
+  cores: spread(runs.map((x) => x.cpuSeconds / x.seconds)),
+  cpuMicrosPerEvent: spread(runs.map((x) => (x.cpuSeconds / log.events) * 1e6)),
+});
+const readCpu = cpuOf(reads);
+const buildCpu = cpuOf(travels.map((x) => ({ seconds: x.buildSeconds, cpuSeconds: x.buildCpuSeconds })));
+const showCpu = (c: ReturnType<typeof cpuOf>) => `${c.cores.median.toFixed(2)} of ${cpus().length} cores busy, ${c.cpuMicrosPerEvent.median.toFixed(2)} CPU µs/event`;
+console.log(`  read + validate       ${showSpread(read)}  peak ${mib(Math.max(...reads.map((x) => x.peakRss)))}; ${showCpu(readCpu)}`);
+console.log(`  index build           ${showSpread(build)}  = ${((100 * build.median) / read.median).toFixed(0)}% of the validated read; ${showCpu(buildCpu)}`);
+console.log(`                        K=${t.interval.toLocaleString('en-US')}: ${t.checkpoints} checkpoints, ${mib(t.checkpointBytes)}, index file ${mib(t.indexBytes)} (${(t.indexBytes / t.events).toFixed(1)} bytes/event)`);
 console.log(`  random seek           median of 1,000 seeks ${ms(seek)} over ${LOG_RUNS} processes (p90 ${t.seekP90Ms.toFixed(1)} ms in the first); target < 50 ms`);
 console.log(`  step back             ${ms(back)} (p90 ${t.stepBackP90Ms.toFixed(1)} ms); target < 5 ms`);
 console.log(`  audit                 ${showSpread(audit)}  peak ${mib(Math.max(...audits.map((x) => x.peakRss)))}`);
@@ -176,8 +192,8 @@ if (json) {
         date,
         machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem() },
         workload: { ops: OPS, hotSet: HOT_SET, guestPages: GUEST_PAGES, seed: SEED, runs: RUNS, budgetSeconds: BUDGET },
-        contestants: { pagetrack: { ...strip(pagetrack), replay }, peers: rows, targets: { replayVsPlainLoop: vsFloor, replayVsReduxToolkit: vsRedux } },
-        log: { events: log.events, ops: log.ops, write, read, indexBuild: build, seekMs: seek, stepBackMs: back, audit, index: t, sweep },
+        contestants: { pagetrack: { ...strip(pagetrack), replay, readEach }, peers: rows, targets: { replayVsPlainLoop: vsFloor, replayVsReduxToolkit: vsRedux, readEachVsPlainLoop } },
+        log: { events: log.events, ops: log.ops, write, read, readCpu, indexBuild: build, indexBuildCpu: buildCpu, seekMs: seek, stepBackMs: back, audit, index: t, sweep },
         realistic,
       },
       null,

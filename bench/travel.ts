@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { buildIndex, saveIndex } from '../src/timetravel/log-index.js';
 import { TimeMachine } from '../src/timetravel/time-machine.js';
 import { prng } from '../src/workloads/driver.js';
+import { cpuSecondsSince } from './timing.js';
 
 const [log, intervalArg, seeksArg] = process.argv.slice(2);
 const interval = Number(intervalArg);
@@ -14,8 +15,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
 
 let t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const index = await buildIndex(log!, { interval });
 const buildMs = performance.now() - t0;
+const buildCpuSeconds = cpuSecondsSince(cpu0);
 await saveIndex(log!, index);
 t0 = performance.now();
 const tm = await TimeMachine.open(log!, { interval });
@@ -45,6 +48,8 @@ console.log(
     interval,
     events,
     buildEventsPerSecond: (events / buildMs) * 1000,
+    buildCpuSeconds,
+    buildSeconds: buildMs / 1000,
     loadMs: openMs,
     seeks,
     seekMedianMs: median(seekMs),

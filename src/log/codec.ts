@@ -152,7 +152,8 @@ export function encodeEvent(e: PageTrackEvent): string {
  */
 const DECODERS = new Map<string, (a: unknown[]) => Record<string, unknown>>(
   Object.entries(FIELD_ORDER).map(([type, fields]) => {
-    const props = ['seq: a[1]', 'cmd: a[2]', 'type: a[3]', 'v: a[4]', ...fields.map((f, i) => `${JSON.stringify(f)}: a[${5 + i}] ?? undefined`)];
+    // The type as a literal: one internalized string, so the projections' switch compares pointers.
+    const props = ['seq: a[1]', 'cmd: a[2]', `type: ${JSON.stringify(type)}`, 'v: a[4]', ...fields.map((f, i) => `${JSON.stringify(f)}: a[${5 + i}] ?? undefined`)];
     return [type, new Function('a', `return { ${props.join(', ')} };`) as (a: unknown[]) => Record<string, unknown>];
   }),
 );

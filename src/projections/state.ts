@@ -24,15 +24,26 @@ export class PageTrackState {
     this.memslots = new MemslotProjection(profile.trackModes.length);
   }
 
-  /** Applies a batch in order; the replay hot path. */
+  /** Applies a batch in order; the replay hot path (the position is set once, from the last event). */
   applyAll(events: readonly PageTrackEvent[]): void {
-    for (let i = 0; i < events.length; i++) this.apply(events[i]!);
+    if (events.length === 0) return;
+    for (let i = 0; i < events.length; i++) this.project(events[i]!);
+    this.moveTo(events[events.length - 1]!);
   }
 
   apply(e: PageTrackEvent): void {
+    this.project(e);
+    this.moveTo(e);
+  }
+
+  private moveTo(e: PageTrackEvent): void {
+    this.tallies.lastSeq = e.seq;
+    this.tallies.lastCmd = e.cmd;
+  }
+
+  /** Every projection's part of one event; the position is the caller's. */
+  private project(e: PageTrackEvent): void {
     const t = this.tallies;
-    t.lastSeq = e.seq;
-    t.lastCmd = e.cmd;
     switch (e.type) {
       case 'track-count-step':
         t.balances.set(e.user, (t.balances.get(e.user) ?? 0) + e.delta);
