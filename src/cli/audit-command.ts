@@ -4,6 +4,7 @@ import { hex } from '../domain/gfn.js';
 import { table } from './format.js';
 import { LogReader } from '../log/reader.js';
 import { progressBar } from './progress.js';
+import { truncationNote } from './load.js';
 
 /** Streams a log through the auditor (bounded memory: nothing but the state and the findings). */
 export async function auditLog(log: string, quiet = false): Promise<AuditReport> {
@@ -28,6 +29,8 @@ export async function auditLog(log: string, quiet = false): Promise<AuditReport>
   } finally {
     bar.stop();
   }
+  const note = truncationNote(log, reader.summary);
+  if (note) console.error(note);
   return (auditor ?? new Auditor(reader.summary!.header.profile)).finish();
 }
 

@@ -35,7 +35,7 @@ export async function loadState(path: string, until: ReplayUntil = {}, quiet = f
 }
 
 /** The stderr note readers give when a log ends in a cut-off line. */
-export function truncationNote(path: string, s: ReadSummary | undefined): string | undefined {
+export function truncationNote(path: string, s: Pick<ReadSummary, 'events' | 'truncated'> | undefined): string | undefined {
   if (!s?.truncated) return undefined;
   return `pagetrack: ${path} ends in a cut-off line ${s.truncated.line} (${s.truncated.bytes} bytes; the writer died mid-append): dropped it, read ${s.events} whole events`;
 }

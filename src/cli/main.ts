@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { ProfileError, getProfile } from '../domain/profile.js';
+import { readFileSync } from 'node:fs';
+import { getProfile } from '../domain/profile.js';
 import { PageTrackVm } from '../domain/vm.js';
 import { LogError } from '../log/format.js';
 import { LogReader } from '../log/reader.js';
@@ -14,10 +14,10 @@ import { progressBar } from './progress.js';
 import { addDebugCommand } from './debug.js';
 import { addAuditCommand } from './audit-command.js';
 import { addSimulateCommand } from './simulate-command.js';
-import { UsageError, addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
-import { PositionError, parsePosition } from '../timetravel/position.js';
-import { ExprError } from '../timetravel/expr.js';
-import { FilterError } from '../timetravel/filter.js';
+import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
+import { UsageError, exitWithError, installLastResort } from './errors.js';
+import { openInput } from '../io/input-file.js';
+import { parsePosition } from '../timetravel/position.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -44,17 +44,18 @@ program
   .option('--profile <name>', 'kernel profile (for a new log)', 'linux-4.6')
   .option('--quiet', 'print only rejections and the summary')
   .action(async (script: string, opts: { log?: string; append?: boolean; profile: string; quiet?: boolean }) => {
-    if (!existsSync(script)) throw new UsageError(`no such script: ${script}`);
+    // The script must be readable before any log is touched.
+    await (await openInput(script, 'script', ['regular', 'fifo'])).fh.close();
     let writer: LogWriter | null = null;
     let vm: PageTrackVm;
     if (opts.append) {
       if (!opts.log) throw new UsageError('--append needs --log');
-      if (!existsSync(opts.log)) throw new UsageError(`--append: no log at ${opts.log}`);
-      // Repair first (cut a dead writer's partial line), then rebuild the state from what is left.
+      // Validate the whole log first (a bad log is refused untouched), then repair a dead
+      // writer's cut-off last line and go on from the state the log proves.
+      const { state } = await loadState(opts.log, {}, opts.quiet);
       const opened = LogWriter.openForAppend(opts.log);
       writer = opened.writer;
       if (opened.tail.repairedBytes) console.error(`pagetrack: ${opts.log}: removed a cut-off last line (${opened.tail.repairedBytes} bytes) before appending`);
-      const { state } = await loadState(opts.log, {}, opts.quiet);
       vm = new PageTrackVm({ profile: opened.tail.header.profile, log: writer, resume: { state, seq: opened.tail.lastSeq, cmd: opened.tail.lastCmd } });
     } else {
       const profile = getProfile(opts.profile);
@@ -143,22 +144,5 @@ addDebugCommand(program);
 addAuditCommand(program);
 addSimulateCommand(program);
 
-program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ExprError) {
-    console.error(`pagetrack: --when: ${err.message}`);
-    process.exit(2);
-  }
-  if (
-    err instanceof LogError ||
-    err instanceof UsageError ||
-    err instanceof PositionError ||
-    err instanceof FilterError ||
-    err instanceof ProfileError ||
-    err instanceof InvalidArgumentError ||
-    (err as NodeJS.ErrnoException).code === 'ENOENT'
-  ) {
-    console.error(`pagetrack: ${(err as Error).message}`);
-    process.exit(2);
-  }
-  throw err;
-});
+installLastResort();
+program.parseAsync().catch(exitWithError);

@@ -35,6 +35,7 @@ export function progressBar(label: string, options: { quiet?: boolean | undefine
     },
     stop() {
       if (begun) bar.stop();
+      begun = false;
     },
   };
 }

@@ -9,9 +9,10 @@ import { parsePosition } from '../timetravel/position.js';
 import { TimeMachine } from '../timetravel/time-machine.js';
 import { formatDiff, formatEvent, formatTouches, formatWhy } from './format-events.js';
 import { progressBar } from './progress.js';
+import { truncationNote } from './load.js';
 
-/** A usage or input problem: printed as one line, exit status 2. */
-export class UsageError extends Error {}
+import { UsageError } from './errors.js';
+export { UsageError };
 
 export function parseGfn(v: string): number {
   const n = /^0x[0-9a-f]+$/i.test(v) ? Number.parseInt(v.slice(2), 16) : /^\d+$/.test(v) ? Number(v) : Number.NaN;
@@ -35,11 +36,24 @@ interface IndexOpts {
 /** Opens a log's time machine, building the index (with a progress bar) when needed. */
 export async function openMachine(log: string, o: IndexOpts): Promise<TimeMachine> {
   const bar = progressBar('index', { quiet: o.quiet });
+  let tm: TimeMachine;
   try {
-    return await TimeMachine.open(log, { ...(o.interval ? { interval: o.interval } : {}), ...(o.rebuildIndex ? { rebuild: true } : {}), onProgress: (p) => bar.update(p) });
+    tm = await TimeMachine.open(log, {
+      ...(o.interval ? { interval: o.interval } : {}),
+      ...(o.rebuildIndex ? { rebuild: true } : {}),
+      onProgress: (p) => bar.update(p),
+      onNote: (note) => {
+        bar.stop();
+        console.error(`pagetrack: ${note}`);
+      },
+    });
   } finally {
     bar.stop();
   }
+  const { truncatedBytes, truncatedLine, events } = tm.index.log;
+  const note = truncationNote(log, truncatedBytes ? { events, truncated: { line: truncatedLine, bytes: truncatedBytes } } : undefined);
+  if (note) console.error(note);
+  return tm;
 }
 
 function withIndexOptions(c: Command): Command {

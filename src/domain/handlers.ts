@@ -2,6 +2,7 @@
  * Each command's checks (what the kernel rejects, or leaves undefined — spec B22) and its run.
  * `check` sees the state and throws a Rejection; only when it passes does `run` emit events.
  */
+import { show } from './show.js';
 import {
   ADDRESS_SPACES,
   GFN_LIMIT,
@@ -314,6 +315,7 @@ const HANDLERS: { readonly [Op in Command['op']]: Handler<Extract<Command, { op:
 };
 
 export function handlerFor<C extends Command>(c: C): Handler<C> {
-  const h = (HANDLERS as Record<string, Handler<C> | undefined>)[c.op];
-  return h ?? reject('op', `unknown command '${String(c.op)}'`);
+  // Own properties only: an op such as "constructor" must not find Object's (issue 11).
+  const h = typeof c.op === 'string' && Object.hasOwn(HANDLERS, c.op) ? (HANDLERS as Record<string, Handler<C>>)[c.op] : undefined;
+  return h ?? reject('op', `unknown command ${show(c.op)}`);
 }

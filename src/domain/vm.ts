@@ -1,6 +1,7 @@
 import { freeze } from 'immer';
 import { Observable, Subject, filter } from 'rxjs';
 import { ADDRESS_SPACES, KVM_MMU_NODE } from './constants.js';
+import { MAX_NAME, MAX_PATH, MAX_TEXT, clip } from '../io/limits.js';
 import type { Command } from './commands.js';
 import { type CommandValue, handlerFor } from './handlers.js';
 import { type KernelContext, Rejection } from './kernel/context.js';
@@ -118,6 +119,7 @@ export class PageTrackVm {
     const handler = (() => {
       try {
         const h = handlerFor(command);
+        checkNames(command);
         h.check(command, this.state);
         return h;
       } catch (err) {
@@ -128,7 +130,7 @@ export class PageTrackVm {
     if (handler instanceof Rejection) {
       return this.recordRejection({ op: command.op, ...(handler.field ? { field: handler.field } : {}), reason: handler.reason }, origin);
     }
-    this.emit('command', { command: freeze(command), ...origin }); // commands are flat: a shallow freeze is whole
+    this.emit('command', { command: freeze(command), ...clipOrigin(origin) }); // commands are flat: a shallow freeze is whole
     const value = handler.run(command, this.kernel);
     const events = this.commit();
     return { cmd: this.cmd, op: command.op, ok: true, value, events };
@@ -164,7 +166,14 @@ export class PageTrackVm {
   }
 
   private recordRejection(r: InputRejection, origin: Origin): CommandResult {
-    const body: EventBody<'command-rejected'> = { ...strip(r), ...origin };
+    // Texts built from hostile input are cut to what the log's readers accept (src/io/limits.ts).
+    const cut: InputRejection = {
+      ...(r.op !== undefined ? { op: clip(r.op, MAX_TEXT) } : {}),
+      ...(r.field !== undefined ? { field: clip(r.field, MAX_TEXT) } : {}),
+      reason: clip(r.reason, MAX_TEXT),
+      ...(r.input !== undefined ? { input: clip(r.input, MAX_TEXT) } : {}),
+    };
+    const body: EventBody<'command-rejected'> = { ...strip(cut), ...clipOrigin(origin) };
     this.emit('command-rejected', body);
     const events = this.commit();
     return {
@@ -191,6 +200,17 @@ export class PageTrackVm {
     if (this.deliveries.observed) for (const e of batch) if (e.type === 'notification') this.deliveries.next(e);
     return batch;
   }
+}
+
+/** Names (users, nodes) longer than the log's readers accept are refused here too, for library callers. */
+function checkNames(c: Command): void {
+  for (const [k, v] of Object.entries(c)) {
+    if (k !== 'op' && typeof v === 'string' && v.length > MAX_NAME) throw new Rejection(k, `must be at most ${MAX_NAME} characters, got ${v.length}`);
+  }
+}
+
+function clipOrigin(o: Origin): Origin {
+  return o.file !== undefined && o.file.length > MAX_PATH ? { ...o, file: clip(o.file, MAX_PATH) } : o;
 }
 
 /** Drops undefined fields so events serialise the same as they compare. */

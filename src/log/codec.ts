@@ -172,7 +172,8 @@ export function decodeEvent(a: unknown[], upcasters: UpcasterRegistry): Record<s
     if (a.length > 5 + FIELD_ORDER[type as EventType].length) return tooMany(type as string, a.length, FIELD_ORDER[type as EventType].length);
     return decode(a);
   }
-  const fields = upcasters[type as string]?.[v as number]?.fields ?? FIELD_ORDER[type as EventType];
+  const versions = Object.hasOwn(upcasters, type as string) ? upcasters[type as string] : undefined;
+  const fields = (versions && Object.hasOwn(versions, v as number) ? versions[v as number]!.fields : undefined) ?? FIELD_ORDER[type as EventType];
   if (a.length > 5 + fields.length) return tooMany(type as string, a.length, fields.length);
   const e: Record<string, unknown> = { seq: a[1], cmd: a[2], type, v };
   for (let i = 0; i < fields.length; i++) {

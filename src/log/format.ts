@@ -6,6 +6,8 @@
  */
 import { hash } from 'node:crypto';
 import { show } from '../domain/show.js';
+import { MAX_NAME, clip } from '../io/limits.js';
+import { tooDeepAt, tooDeepReason } from '../io/nesting.js';
 
 export const LOG_FORMAT = 'pagetrack-log';
 export const LOG_VERSION = 1;
@@ -62,17 +64,22 @@ export class LogError extends Error {
 
 /** Parses and checks line 1 of a log; readers and the appending writer use the same rules. */
 export function parseHeader(line: string, path: string): LogHeader {
+  if (line.charCodeAt(0) === 0xfeff) throw new LogError(path, 1, 'the header starts with a byte-order mark (U+FEFF); a pagetrack log has none: was it re-saved by an editor?');
+  const deep = tooDeepAt(line);
+  if (deep >= 0) throw new LogError(path, 1, `the header is ${tooDeepReason(deep)}`);
   let h: Record<string, unknown>;
   try {
     h = JSON.parse(line) as Record<string, unknown>;
   } catch (err) {
-    throw new LogError(path, 1, `the header is not JSON (${(err as Error).message})`);
+    throw new LogError(path, 1, `the header is not JSON (${clip((err as Error).message, 200)})`);
   }
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new LogError(path, 1, `the header must be a JSON object, got ${show(h)}`);
   if (h.format !== LOG_FORMAT) throw new LogError(path, 1, `not a pagetrack log: expected "${LOG_FORMAT}", got ${show(h.format)}`, 'format');
   if (h.version !== LOG_VERSION) throw new LogError(path, 1, `log format version ${show(h.version)} is not one this build reads (${LOG_VERSION})`, 'version');
   if (typeof h.profile !== 'string') throw new LogError(path, 1, `must be a profile name, got ${show(h.profile)}`, 'profile');
   if (typeof h.created !== 'string' || Number.isNaN(Date.parse(h.created))) throw new LogError(path, 1, `must be an ISO-8601 time, got ${show(h.created)}`, 'created');
+  if (h.profile.length > MAX_NAME) throw new LogError(path, 1, `must be a profile name of at most ${MAX_NAME} characters, got ${h.profile.length}`, 'profile');
   const extra = Object.keys(h).find((k) => !['format', 'version', 'profile', 'created'].includes(k));
-  if (extra) throw new LogError(path, 1, 'is not a header field', extra);
+  if (extra) throw new LogError(path, 1, 'is not a header field', clip(extra, 64));
   return h as unknown as LogHeader;
 }

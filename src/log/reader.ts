@@ -3,7 +3,6 @@
  * validated and chain-checked, and handed out as batches of events. Line hashes are computed in
  * a worker thread on large files, in parallel with parsing on the main thread.
  */
-import { open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { PageTrackEvent } from '../events/types.js';
 import { HASH_LENGTH, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine, parseHeader } from './format.js';
@@ -11,6 +10,10 @@ import { decodeEvent } from './codec.js';
 import { LineParser } from './line-parser.js';
 import { UPCASTERS, type UpcasterRegistry, upcast } from './upcast.js';
 import { EventValidator, type Invalid } from './validate.js';
+import { openInput } from '../io/input-file.js';
+import { MAX_LINE_BYTES } from '../io/limits.js';
+import { tooLongReason } from '../io/lines.js';
+import { tooDeepAt, tooDeepReason } from '../io/nesting.js';
 
 export interface ReadProgress {
   readonly bytes: number;
@@ -26,6 +29,22 @@ export interface ReadOptions {
   /** Check the chain (hash lines) in a worker thread: default for files over 8 MiB. */
   readonly hashWorker?: boolean;
   readonly chunkBytes?: number;
+  /**
+   * Start mid-log, at the line holding event `seq + 1` (a checkpoint an index vouches for): the
+   * chain continues from `prevHash` (the hash of the line before), the sequence from seq and
+   * cmd. History checks need the whole log, so only the schema and the chain are checked.
+   */
+  readonly start?: ReadStart;
+  /** With `start`: the log's header (read earlier), which the mid-log read does not see. */
+  readonly header?: LogHeader;
+}
+
+export interface ReadStart {
+  readonly offset: number;
+  readonly line: number;
+  readonly prevHash: string;
+  readonly seq: number;
+  readonly cmd: number;
 }
 
 /** What a finished read saw. */
@@ -90,7 +109,7 @@ interface ChainChecker {
 }
 
 class InlineChain implements ChainChecker {
-  private prev = '';
+  constructor(private prev = '') {}
   check(bytes: Uint8Array, skipFirst: boolean): Promise<ChainResult> {
     const r = checkChain(bytes, this.prev, hashLine, skipFirst);
     this.prev = r.last;
@@ -132,8 +151,10 @@ class ChainWorker implements ChainChecker {
 export class LogReader {
   summary: ReadSummary | undefined;
   header: LogHeader | undefined;
-  /** Where the events handed out so far end: the byte offset and line number of the next line. */
-  readonly at = { bytes: 0, line: 1 };
+  /** Where the events handed out so far end: the byte offset and line number of the next line, and the hash of the line before it. */
+  readonly at = { bytes: 0, line: 1, hash: '' };
+  /** Where the header line ends and its hash (the first event's prev). */
+  headerLine: { readonly offset: number; readonly hash: string } | undefined;
 
   constructor(
     readonly path: string,
@@ -145,22 +166,29 @@ export class LogReader {
     const validate = this.options.validate !== false;
     const upcasters = this.options.upcasters ?? UPCASTERS;
     const chunkBytes = this.options.chunkBytes ?? 1 << 20;
-    const fh = await open(path, 'r');
-    const totalBytes = (await fh.stat()).size;
-    const chain: ChainChecker = (this.options.hashWorker ?? totalBytes > 8 << 20) ? new ChainWorker() : new InlineChain();
-    const validator = new EventValidator({ schema: validate });
+    const start = this.options.start;
+    const { fh, size: totalBytes } = await openInput(path, 'log');
+    const chain: ChainChecker = (this.options.hashWorker ?? (!start && totalBytes > 8 << 20)) ? new ChainWorker() : new InlineChain(start?.prevHash);
+    const validator = new EventValidator({ schema: validate, ...(start ? { history: false, after: start } : {}) });
     const parser = new LineParser();
     let carry: Buffer = Buffer.alloc(0);
-    let position = 0;
+    let position = start?.offset ?? 0;
     let eof = false;
-    let lineNo = 0;
-    let posted = false; // the first run starts with the header, which has no prev
+    let lineNo = start ? start.line - 1 : 0;
+    let posted = start !== undefined; // the first run starts with the header, which has no prev
     let events = 0;
-    let consumed = 0;
-    let prevHash = '';
+    let consumed = position;
+    let prevHash = start?.prevHash ?? '';
+    if (start) this.header = this.options.header;
+    /** Set when a line grows past the cap: it is reported when the reading gets there. */
+    let tooLong = 0;
     /** The next run of whole lines, with its chain check already posted (so it runs ahead). */
     const nextRun = async (): Promise<{ whole: Buffer; chain: Promise<ChainResult> } | undefined> => {
       while (!eof) {
+        if (carry.length > MAX_LINE_BYTES) {
+          tooLong = carry.length; // a line no writer makes: stop before reading (and copying) more of it
+          return undefined;
+        }
         // Read straight after the carried partial line: no copy of the whole chunk.
         const buffer = Buffer.allocUnsafe(carry.length + chunkBytes);
         carry.copy(buffer, 0);
@@ -197,6 +225,10 @@ export class LogReader {
           const n = first + lines;
           // Most lines take the byte parser; the header, and anything it does not accept, the JSON one.
           let arr: unknown = n === 1 ? undefined : parser.parse(whole, p);
+          if (arr === undefined && whole.indexOf(10, p) - p > MAX_LINE_BYTES) {
+            failure = new LogError(path, n, tooLongReason(whole.indexOf(10, p) - p));
+            break;
+          }
           if (arr !== undefined) p = parser.end + 1;
           else {
             const q = whole.indexOf(10, p);
@@ -204,10 +236,16 @@ export class LogReader {
             p = q + 1;
             if (n === 1) {
               this.header = parseHeader(line, path);
+              this.headerLine = { offset: p, hash: hashLine(line) };
               continue;
             }
             if (line.length < PREV_END + 3 || !line.startsWith(PREV_PREFIX) || line.charCodeAt(PREV_END) !== 34 || line.charCodeAt(PREV_END + 1) !== 44) {
               failure = line.length === 0 ? new LogError(path, n, 'empty line') : new LogError(path, n, `an event line must start with ["<${HASH_LENGTH}-character hash>",`, 'prev');
+              break;
+            }
+            const deep = tooDeepAt(line);
+            if (deep >= 0) {
+              failure = new LogError(path, n, tooDeepReason(deep));
               break;
             }
             try {
@@ -250,11 +288,13 @@ export class LogReader {
         consumed += whole.length;
         this.at.bytes = consumed;
         this.at.line = lineNo + 1;
+        this.at.hash = prevHash;
         events += batch.length;
         this.options.onProgress?.({ bytes: consumed, totalBytes, events });
         if (batch.length) yield batch;
         run = await ahead;
       }
+      if (tooLong) throw new LogError(path, lineNo + 1, `the line is longer than the limit of ${MAX_LINE_BYTES} bytes (${tooLong} bytes read without an end of line); no pagetrack log line is that long`);
       if (!this.header) throw new LogError(path, 1, totalBytes === 0 ? 'the log is empty' : 'the log has no whole header line');
       this.summary = {
         header: this.header,

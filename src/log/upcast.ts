@@ -22,11 +22,13 @@ export const UPCASTERS: UpcasterRegistry = Object.freeze({});
 /** Brings `e` to its type's current version, or says why it cannot. */
 export function upcast(e: Record<string, unknown>, registry: UpcasterRegistry): Record<string, unknown> | Invalid {
   const type = e.type as EventType;
-  const current = EVENT_VERSIONS[type];
+  // Own properties only: a type such as "constructor" from a log must not find Object's.
+  const current = typeof type === 'string' && Object.hasOwn(EVENT_VERSIONS, type) ? EVENT_VERSIONS[type] : undefined;
   if (current === undefined || e.v === current) return e; // unknown types are the validator's to report
   let out = e;
   while (typeof out.v === 'number' && out.v < current) {
-    const step = registry[type]?.[out.v];
+    const versions = Object.hasOwn(registry, type) ? registry[type] : undefined;
+    const step = versions && Object.hasOwn(versions, out.v) ? versions[out.v] : undefined;
     if (!step) return { field: 'v', reason: `no upcaster for ${type} version ${out.v} (this build writes version ${current})` };
     out = step.upcast(out);
   }

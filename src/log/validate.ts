@@ -7,6 +7,7 @@ import { COMMAND_OPS, WRITE_VIAS } from '../domain/commands.js';
 import { ADDRESS_SPACES, GFN_LIMIT, MEM_MAX_NR_PAGES, MEM_SLOTS_NUM, PAGE_SIZE, USHRT_MAX, VALID_MEMSLOT_FLAGS } from '../domain/constants.js';
 import { hex, lpageCount } from '../domain/gfn.js';
 import { show } from '../domain/show.js';
+import { MAX_NAME, MAX_PATH, MAX_TEXT } from '../io/limits.js';
 import { EVENT_VERSIONS, type EventType, type PageTrackEvent, WARN_KINDS } from '../events/types.js';
 
 /**
@@ -26,10 +27,15 @@ const oneOf = (values: readonly (string | number | boolean)[]): Check => {
     `(${values.map((v) => `x === ${JSON.stringify(v)}`).join(' || ')})`,
   );
 };
-const str: Check = withTest(
-  (v) => (typeof v === 'string' && v.length > 0 && v.length <= 256 ? undefined : `must be a non-empty string of at most 256 characters, got ${show(v)}`),
-  `(typeof x === 'string' && x.length > 0 && x.length <= 256)`,
-);
+const text = (max: number, what: string): Check =>
+  withTest(
+    (v) => (typeof v === 'string' && v.length > 0 && v.length <= max ? undefined : `must be a non-empty ${what} of at most ${max} characters, got ${show(v)}`),
+    `(typeof x === 'string' && x.length > 0 && x.length <= ${max})`,
+  );
+/** Names, free texts and paths: the limits `run` applies where input enters (src/io/limits.ts). */
+const str = text(MAX_NAME, 'string');
+const note = text(MAX_TEXT, 'string');
+const path = text(MAX_PATH, 'path');
 const bool: Check = withTest((v) => (typeof v === 'boolean' ? undefined : `must be true or false, got ${show(v)}`), '(x === true || x === false)');
 const commandRecord: Check = (v) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return `must be an object, got ${show(v)}`;
@@ -53,8 +59,8 @@ const delta = oneOf([1, -1]);
 /** Field checks per event type; `?` marks an optional field. Unknown fields are errors. */
 const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'vm-created': { profile: str, addressSpaces: range(ADDRESS_SPACES, ADDRESS_SPACES) },
-  command: { command: commandRecord, 'file?': str, 'line?': nat },
-  'command-rejected': { 'op?': str, 'field?': str, reason: str, 'input?': (v) => (typeof v === 'string' ? undefined : `must be a string, got ${show(v)}`), 'file?': str, 'line?': nat },
+  command: { command: commandRecord, 'file?': path, 'line?': nat },
+  'command-rejected': { 'op?': note, 'field?': note, reason: note, 'input?': withTest((v) => (typeof v === 'string' && v.length <= MAX_TEXT ? undefined : `must be a string of at most ${MAX_TEXT} characters, got ${show(v)}`), `(typeof x === 'string' && x.length <= ${MAX_TEXT})`), 'file?': path, 'line?': nat },
   'memslot-created': { as, slot, base: gfn, npages: range(1, MEM_MAX_NR_PAGES), flags: range(0, VALID_MEMSLOT_FLAGS), uaddr: nat },
   'lpage-guard': { as, slot, level: range(2, 3), from: nat, to: nat, why: oneOf(['base-misaligned', 'end-misaligned', 'uaddr-misaligned']) },
   'memslot-flags-changed': { as, slot, flags: range(0, VALID_MEMSLOT_FLAGS), old: range(0, VALID_MEMSLOT_FLAGS) },
@@ -134,11 +140,18 @@ export interface Invalid {
  * Events must already be at their current version (see upcast.ts).
  */
 export class EventValidator {
-  /** `schema: false` checks only sequence and command numbers (they are never skipped silently). */
-  constructor(private readonly options: { readonly schema?: boolean } = {}) {}
+  /**
+   * `schema: false` checks only sequence and command numbers (they are never skipped silently);
+   * `history: false` skips what needs the log from its start (a read that begins mid-log, after
+   * an event `after` that an index vouches for).
+   */
+  constructor(private readonly options: { readonly schema?: boolean; readonly history?: boolean; readonly after?: { readonly seq: number; readonly cmd: number } } = {}) {
+    this.lastSeq = options.after?.seq ?? 0;
+    this.lastCmd = options.after?.cmd ?? -1;
+  }
 
-  private lastSeq = 0;
-  private lastCmd = -1;
+  private lastSeq: number;
+  private lastCmd: number;
   private readonly slots = new Map<number, SlotInfo>();
   private readonly liveSps = new Set<number>();
   private lastSp = 0;
@@ -150,7 +163,10 @@ export class EventValidator {
   }
 
   check(e: PageTrackEvent): Invalid | undefined {
-    const r = this.options.schema === false ? this.checkSequence(e) : (this.checkSequence(e) ?? this.checkShape(e) ?? this.checkHistory(e));
+    const r =
+      this.options.schema === false
+        ? this.checkSequence(e)
+        : (this.checkSequence(e) ?? this.checkShape(e) ?? (this.options.history === false ? undefined : this.checkHistory(e)));
     if (r === undefined) {
       this.lastSeq = e.seq;
       this.lastCmd = e.cmd;

@@ -1,5 +1,7 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, fsyncSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { openInputSync } from '../io/input-file.js';
+import { MAX_LINE_BYTES } from '../io/limits.js';
+import { commitTemp, createTempBeside } from '../io/safe-write.js';
 import { Worker } from 'node:worker_threads';
 import type { EventSink } from '../events/event-log.js';
 import type { PageTrackEvent } from '../events/types.js';
@@ -119,11 +121,18 @@ export class LogWriter implements EventSink {
 
   /** Creates (or replaces) a log with a fresh header. */
   static create(path: string, profile: string, created = creationTime(), tuning?: WriterTuning): LogWriter {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, 'w');
+    // A fresh file, renamed into place once it has its header: a planted link at `path` is
+    // replaced, never followed (src/io/safe-write.ts); the writer goes on through the descriptor.
+    const { tmp, fd } = createTempBeside(path, 'log');
     const header = headerLine(profile, created);
     const w = new LogWriter(path, fd, hashLine(header), tuning);
-    w.write(Buffer.from(header + '\n', 'utf8'));
+    try {
+      w.write(Buffer.from(header + '\n', 'utf8'));
+      commitTemp(tmp, path, 'log');
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
     return w;
   }
 
@@ -132,18 +141,25 @@ export class LogWriter implements EventSink {
    * cut away first; no whole event is lost.
    */
   static openForAppend(path: string): { writer: LogWriter; tail: LogTail } {
-    const fd = openSync(path, 'r+');
+    const { fd, st } = openInputSync(path, 'log', constants.O_RDWR);
     try {
-      const size = fstatSync(fd).size;
+      const size = st.size;
       const { end, lastLine, firstLine } = lastWholeLine(fd, size, path);
       if (end < size) ftruncateSync(fd, end);
       const header = parseHeader(firstLine, path);
       let lastSeq = 0;
       let lastCmd = -1;
       if (end > firstLine.length + 1) {
-        const last = JSON.parse(lastLine) as [string, number, number];
-        lastSeq = last[1];
-        lastCmd = last[2];
+        let last: unknown;
+        try {
+          last = JSON.parse(lastLine);
+        } catch {
+          last = undefined;
+        }
+        const [, seq, cmd] = Array.isArray(last) ? (last as unknown[]) : [];
+        if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(cmd)) throw new LogError(path, 0, 'the last whole line is not an event (verify the log)');
+        lastSeq = seq as number;
+        lastCmd = cmd as number;
       }
       const headHash = hashLine(lastLine);
       const writer = new LogWriter(path, fd, headHash);
@@ -235,5 +251,7 @@ function lastWholeLine(fd: number, size: number, path: string): { end: number; l
     if (last >= 0 && (prevNl >= 0 || start === 0)) {
       return { end: start + last + 1, lastLine: buf.toString('utf8', prevNl + 1, last), firstLine };
     }
+    // No log line is this long (src/io/limits.ts): whatever this tail is, it is no pagetrack log's.
+    if (block > 4 * MAX_LINE_BYTES) throw new LogError(path, 0, `the last ${block} bytes hold no whole line: not a log that can be appended to (verify it)`);
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { show } from '../domain/show.js';
+import { MAX_NAME } from '../io/limits.js';
 import { COMMAND_OPS, type Command, WRITE_VIAS } from '../domain/commands.js';
 import { ADDRESS_SPACES, GFN_LIMIT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, MAX_MAPPING_LEVEL, PAGE_SIZE } from '../domain/constants.js';
 
@@ -27,11 +28,18 @@ function int(what: string, min: number, max: number) {
 const as = int('an address space', 0, ADDRESS_SPACES - 1);
 const slot = int('a memslot id', 0, 511);
 const gfn = int('a gfn', 0, GFN_LIMIT - 1);
-const name = (what: string) => z.string({ error: missingOr(`${what} (a string)`) }).min(1, { error: `${what} must not be empty` });
+const name = (what: string) =>
+  z
+    .string({ error: missingOr(`${what} (a string)`) })
+    .min(1, { error: `${what} must not be empty` })
+    .max(MAX_NAME, { error: (iss) => `${what} must be at most ${MAX_NAME} characters, got ${(iss.input as string).length}` });
 const bool = (what: string) => z.boolean({ error: missingOr(`${what} (true or false)`) });
 
 /** KVM_MEM_* bits as a number, or names: "log-dirty-pages", "readonly". */
-const FLAG_NAMES: Record<string, number> = { 'log-dirty-pages': KVM_MEM_LOG_DIRTY_PAGES, readonly: KVM_MEM_READONLY };
+const FLAG_NAMES = new Map<string, number>([
+  ['log-dirty-pages', KVM_MEM_LOG_DIRTY_PAGES],
+  ['readonly', KVM_MEM_READONLY],
+]);
 const flags = z.union([z.number(), z.array(z.string())], { error: missingOr('flags (a number, or a list of "log-dirty-pages", "readonly")') }).transform((v, ctx) => {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) ctx.addIssue({ code: 'custom', message: `must be a non-negative integer bit mask, got ${show(v)}` });
@@ -39,8 +47,8 @@ const flags = z.union([z.number(), z.array(z.string())], { error: missingOr('fla
   }
   let bits = 0;
   for (const n of v) {
-    const bit = FLAG_NAMES[n];
-    if (bit === undefined) ctx.addIssue({ code: 'custom', message: `unknown flag ${show(n)} (known: ${Object.keys(FLAG_NAMES).join(', ')})` });
+    const bit = FLAG_NAMES.get(n);
+    if (bit === undefined) ctx.addIssue({ code: 'custom', message: `unknown flag ${show(n)} (known: ${[...FLAG_NAMES.keys()].join(', ')})` });
     else bits |= bit;
   }
   return bits;
@@ -111,7 +119,7 @@ export function parseCommand(input: unknown): ParseResult {
   }
   const op = (input as { op?: unknown }).op;
   if (op === undefined) return { ok: false, field: 'op', reason: `is missing (one of: ${COMMAND_OPS.join(', ')})` };
-  if (typeof op !== 'string' || !(op in SCHEMAS)) {
+  if (typeof op !== 'string' || !Object.hasOwn(SCHEMAS, op)) {
     return { ok: false, field: 'op', reason: `unknown command ${show(op)} (one of: ${COMMAND_OPS.join(', ')})` };
   }
   const schema = SCHEMAS[op as keyof typeof SCHEMAS];

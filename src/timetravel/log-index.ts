@@ -1,32 +1,60 @@
 /**
  * The index beside a log (`LOG.idx`): checkpoints of every projection every `interval` events,
- * built in one validated pass over the log. It names the log by size and head hash and is
- * rebuilt when either changes. Stored with v8 serialisation (typed arrays are copied as bytes);
- * it is a cache: any index that cannot be read is rebuilt.
+ * built in one validated pass over the log. It is a cache of what that pass proved, and is
+ * trusted only as far as it can be checked (README, "The log file"):
+ * - it is signed (HMAC-SHA256, this user's key: index-key.ts) and the signature is checked
+ *   before a byte of it is deserialised, so a forged or corrupted index is never parsed;
+ * - it names the log by size, head hash, device, inode and change time (a file's ctime moves on
+ *   every write and cannot be set back), so an edited log never uses an index built before;
+ * - each checkpoint carries the chain hash of the event it stands for, and every window read from
+ *   it checks that the log's lines still chain from it;
+ * - its shape is checked against bounds before use.
+ * Anything that does not hold is said (onNote) and the index is rebuilt.
  */
-import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
 import { getProfile } from '../domain/profile.js';
-import { hashLine } from '../log/format.js';
+import { MEM_MAX_NR_PAGES, MEM_SLOTS_NUM } from '../domain/constants.js';
+import { InputError, asInputError, openInput } from '../io/input-file.js';
+import { MAX_LINE_BYTES } from '../io/limits.js';
+import { writeFileSafely } from '../io/safe-write.js';
+import { LogError, hashLine } from '../log/format.js';
 import { LogReader, type ReadProgress } from '../log/reader.js';
+import { CHUNK_SHIFT } from '../projections/memslots.js';
 import { PageTrackState } from '../projections/state.js';
 import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.js';
+import { indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 4;
+export const INDEX_VERSION = 5;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
+/** The file starts with this magic, then the 32-byte HMAC of the rest, then the v8-serialised index. */
+const MAGIC = Buffer.from('PTIDX5\n\0', 'latin1');
+const MAC_BYTES = 32;
 
 export interface LogIdentity {
   readonly size: number;
   /** Hash of the last whole line. */
   readonly head: string;
+  /** The file's device, inode and change time (nanoseconds), as decimal strings. */
+  readonly dev: string;
+  readonly ino: string;
+  readonly ctimeNs: string;
 }
 
 export interface LogIndex {
   readonly format: typeof INDEX_FORMAT;
   readonly version: number;
-  readonly log: LogIdentity & { readonly events: number; readonly commands: number; readonly profile: string; readonly truncatedBytes: number };
+  readonly log: LogIdentity & {
+    readonly events: number;
+    readonly commands: number;
+    readonly profile: string;
+    readonly created: string;
+    /** A cut-off last line the build dropped (0 bytes: none). */
+    readonly truncatedBytes: number;
+    readonly truncatedLine: number;
+  };
   readonly interval: number;
   readonly checkpoints: readonly Checkpoint[];
   readonly arrays: readonly ArrayInfo[];
@@ -34,110 +62,200 @@ export interface LogIndex {
 
 export const indexPathOf = (log: string): string => `${log}.idx`;
 
-/** One pass over the log: validate, replay, checkpoint every `interval` events (at chunk ends). */
 export interface IndexOptions {
   readonly interval?: number;
   readonly rebuild?: boolean;
   readonly onProgress?: (p: ReadProgress) => void;
+  /** Told why an existing index was not used, or could not be saved. */
+  readonly onNote?: (note: string) => void;
   /** Read size while building; checkpoints fall at the ends of reads (tests make it small). */
   readonly chunkBytes?: number;
 }
 
+/** One validated pass over the log: replay, checkpoint every `interval` events (at read ends). */
 export async function buildIndex(log: string, options: IndexOptions = {}): Promise<LogIndex> {
   const interval = options.interval ?? DEFAULT_INTERVAL;
+  const before = await identityStat(log);
   const reader = new LogReader(log, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) });
   const writer = new CheckpointWriter();
   const checkpoints: Checkpoint[] = [];
   let state: PageTrackState | undefined;
   let since = 0;
   let last = { seq: 0, cmd: 0 };
+  const first = (headerLine: { offset: number; hash: string }) => {
+    state = new PageTrackState(getProfile(reader.header!.profile));
+    checkpoints.push(writer.capture(state, { seq: 0, cmd: 0, offset: headerLine.offset, line: 2, prevHash: headerLine.hash }));
+  };
   for await (const batch of reader.batches()) {
-    if (!state) {
-      state = new PageTrackState(getProfile(reader.header!.profile));
-      const headerBytes = (await readHead(log)).headerBytes;
-      checkpoints.push(writer.capture(state, { seq: 0, cmd: 0, offset: headerBytes, line: 2 }));
-    }
-    state.applyAll(batch);
+    if (!state) first(reader.headerLine!);
+    state!.applyAll(batch);
     const e = batch[batch.length - 1]!;
     last = { seq: e.seq, cmd: e.cmd };
     since += batch.length;
     if (since >= interval) {
-      checkpoints.push(writer.capture(state, { ...last, offset: reader.at.bytes, line: reader.at.line }));
+      checkpoints.push(writer.capture(state!, { ...last, offset: reader.at.bytes, line: reader.at.line, prevHash: reader.at.hash }));
       since = 0;
     }
   }
   const summary = reader.summary!;
-  if (!state) {
-    state = new PageTrackState(getProfile(summary.header.profile));
-    checkpoints.push(writer.capture(state, { seq: 0, cmd: 0, offset: summary.bytes, line: 2 }));
-  }
-  const size = (await stat(log)).size;
+  if (!state) first(reader.headerLine!);
+  const after = await identityStat(log);
+  if (after.size !== before.size || after.ctimeNs !== before.ctimeNs) throw new LogError(log, 0, 'the log changed while its index was being built; try again once it is finished');
   return {
     format: INDEX_FORMAT,
     version: INDEX_VERSION,
-    log: { size, head: summary.headHash, events: summary.events, commands: last.cmd, profile: summary.header.profile, truncatedBytes: summary.truncated?.bytes ?? 0 },
+    log: {
+      ...after,
+      head: summary.headHash,
+      events: summary.events,
+      commands: last.cmd,
+      profile: summary.header.profile,
+      created: summary.header.created,
+      truncatedBytes: summary.truncated?.bytes ?? 0,
+      truncatedLine: summary.truncated?.line ?? 0,
+    },
     interval,
     checkpoints,
     arrays: writer.arrays,
   };
 }
 
-export async function saveIndex(log: string, index: LogIndex): Promise<void> {
-  const path = indexPathOf(log);
-  await writeFile(`${path}.tmp`, serialize(index));
-  await rename(`${path}.tmp`, path);
+/** Writes the signed index beside the log (never through a planted link: src/io/safe-write.ts). */
+export function saveIndex(log: string, index: LogIndex): void {
+  const payload = serialize(index);
+  const { key } = indexKey();
+  writeFileSafely(indexPathOf(log), Buffer.concat([MAGIC, sign(key, payload), payload]), 'index');
 }
 
-/** The index beside `log` if it is there, readable and still names this log; else undefined. */
-export async function loadIndex(log: string): Promise<LogIndex | undefined> {
+export type LoadedIndex = { readonly index: LogIndex } | { readonly missing: true } | { readonly problem: string };
+
+/** The index beside `log` if it is there, signed by this user, well formed and still names this log. */
+export async function loadIndex(log: string): Promise<LoadedIndex> {
+  const path = indexPathOf(log);
+  const id = await identityStat(log);
+  let bytes: Buffer;
+  try {
+    const { fh, size } = await openInput(path, 'index');
+    try {
+      // An index is far smaller than 16 bytes per byte of its log; bound the read before making it.
+      const limit = 64 * 2 ** 20 + 16 * id.size;
+      if (size > limit) return { problem: `it is ${size} bytes, more than an index of this ${id.size}-byte log can be` };
+      bytes = Buffer.alloc(size);
+      const { bytesRead } = await fh.read(bytes, 0, size, 0);
+      if (bytesRead !== size) return { problem: 'it changed while being read' };
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if (err instanceof InputError && err.code === 'ENOENT') return { missing: true };
+    if (err instanceof InputError) return { problem: err.message };
+    throw err;
+  }
+  if (bytes.length < MAGIC.length + MAC_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return { problem: 'it is not a pagetrack index of this version' };
+  const mac = bytes.subarray(MAGIC.length, MAGIC.length + MAC_BYTES);
+  const payload = bytes.subarray(MAGIC.length + MAC_BYTES);
+  const key = indexKey();
+  if (!signatureHolds(key.key, payload, mac)) return { problem: `its signature does not hold: it was not written by this user's pagetrack${key.ephemeral ? ` (no lasting key: ${key.ephemeral})` : ''}, or it was changed since` };
   let index: LogIndex;
   try {
-    index = deserialize(await readFile(indexPathOf(log))) as LogIndex;
-  } catch {
-    return undefined;
+    index = deserialize(payload) as LogIndex;
+  } catch (err) {
+    return { problem: `it cannot be read (${(err as Error).message})` };
   }
-  if (index?.format !== INDEX_FORMAT || index.version !== INDEX_VERSION) return undefined;
-  const id = await identify(log);
-  return id.size === index.log.size && id.head === index.log.head ? index : undefined;
+  const bad = shapeProblem(index);
+  if (bad) return { problem: `it is damaged: ${bad}` };
+  const now = await identify(log);
+  for (const k of ['size', 'ino', 'dev', 'ctimeNs', 'head'] as const) {
+    if (now[k] !== index.log[k]) return { problem: `the log changed since it was built (${k === 'ctimeNs' ? 'change time' : k === 'ino' ? 'inode' : k === 'dev' ? 'device' : k === 'head' ? 'last line' : 'size'} differs)` };
+  }
+  return { index };
 }
 
-/** Loads the index, or builds and saves it when it is missing or stale. */
+/** Loads the index, or builds and saves it when it is missing or does not hold (saying why). */
 export async function openIndex(log: string, options: IndexOptions = {}): Promise<{ index: LogIndex; built: boolean }> {
   if (!options.rebuild) {
-    const index = await loadIndex(log);
-    if (index && (options.interval === undefined || options.interval === index.interval)) return { index, built: false };
+    const loaded = await loadIndex(log);
+    if ('index' in loaded && (options.interval === undefined || options.interval === loaded.index.interval)) return { index: loaded.index, built: false };
+    if ('problem' in loaded) options.onNote?.(`rebuilding the index ${indexPathOf(log)}: ${loaded.problem}`);
   }
   const index = await buildIndex(log, options);
-  await saveIndex(log, index);
+  try {
+    saveIndex(log, index);
+  } catch (err) {
+    options.onNote?.(`the index could not be saved (${(err as Error).message}); it is used from memory this time`);
+  }
   return { index, built: true };
 }
 
-/** A log's size and the hash of its last whole line, read from its end only. */
-export async function identify(log: string): Promise<LogIdentity> {
-  const { size } = await stat(log);
-  const fh = await open(log, 'r');
+async function identityStat(log: string): Promise<Omit<LogIdentity, 'head'>> {
+  let st;
   try {
+    st = await stat(log, { bigint: true });
+  } catch (err) {
+    throw asInputError(err, 'log', log);
+  }
+  return { size: Number(st.size), dev: String(st.dev), ino: String(st.ino), ctimeNs: String(st.ctimeNs) };
+}
+
+/** A log's identity: its file's and the hash of its last whole line, read from its end only. */
+export async function identify(log: string): Promise<LogIdentity> {
+  const id = await identityStat(log);
+  const { fh, size } = await openInput(log, 'log');
+  try {
+    // A log line is at most MAX_LINE_BYTES: a longer tail is no log's (the reader says so).
     for (let block = 1 << 16; ; block *= 4) {
       const start = Math.max(0, size - block);
       const buf = Buffer.alloc(size - start);
       await fh.read(buf, 0, buf.length, start);
       const lastNl = buf.lastIndexOf(10);
       const prevNl = lastNl > 0 ? buf.lastIndexOf(10, lastNl - 1) : -1;
-      if (lastNl >= 0 && (prevNl >= 0 || start === 0)) return { size, head: hashLine(buf.subarray(prevNl + 1, lastNl)) };
-      if (start === 0) return { size, head: '' };
+      if (lastNl >= 0 && (prevNl >= 0 || start === 0)) return { ...id, head: hashLine(buf.subarray(prevNl + 1, lastNl)) };
+      if (start === 0 || block > 4 * MAX_LINE_BYTES) return { ...id, head: '' };
     }
   } finally {
     await fh.close();
   }
 }
 
-async function readHead(log: string): Promise<{ headerBytes: number }> {
-  const fh = await open(log, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 16);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return { headerBytes: buf.subarray(0, bytesRead).indexOf(10) + 1 };
-  } finally {
-    await fh.close();
+const isNat = (x: unknown, max = Number.MAX_SAFE_INTEGER): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x <= max;
+
+/**
+ * What is wrong with a deserialised index's shape, or undefined. Bounds every size and index a
+ * restore would allocate or loop over, so even a signed index cannot make it run away.
+ */
+export function shapeProblem(index: LogIndex): string | undefined {
+  if (typeof index !== 'object' || index === null) return 'not an object';
+  if (index.format !== INDEX_FORMAT || index.version !== INDEX_VERSION) return `format ${String(index.format)} version ${String(index.version)}`;
+  const log = index.log;
+  if (typeof log !== 'object' || log === null || !isNat(log.size) || !isNat(log.events) || !isNat(log.commands) || typeof log.profile !== 'string') return 'its log identity is malformed';
+  if (!isNat(index.interval) || index.interval === 0) return 'its interval is not a positive integer';
+  if (!Array.isArray(index.arrays)) return 'its array list is malformed';
+  for (const a of index.arrays) {
+    if (typeof a !== 'object' || a === null || typeof a.key !== 'string' || (a.bytesPerEntry !== 2 && a.bytesPerEntry !== 4) || !isNat(a.length, MEM_MAX_NR_PAGES)) return 'an array entry is malformed';
   }
+  const cps = index.checkpoints;
+  if (!Array.isArray(cps) || cps.length === 0) return 'it has no checkpoints';
+  let prev: Checkpoint | undefined;
+  for (const [i, cp] of cps.entries()) {
+    if (typeof cp !== 'object' || cp === null || !isNat(cp.seq, log.events) || !isNat(cp.cmd) || !isNat(cp.offset, log.size) || !isNat(cp.line) || typeof cp.prevHash !== 'string') return `checkpoint ${i} is malformed`;
+    if (i === 0 ? cp.seq !== 0 : cp.seq <= prev!.seq || cp.offset <= prev!.offset || cp.line <= prev!.line || cp.cmd < prev!.cmd) return `checkpoint ${i} is out of order`;
+    if (!(cp.dir instanceof Int32Array) || cp.dir.length % 3 !== 0 || !(cp.data instanceof Uint8Array)) return `checkpoint ${i}'s chunks are malformed`;
+    for (let d = 0; d < cp.dir.length; d += 3) {
+      const a = index.arrays[cp.dir[d]!];
+      const c = cp.dir[d + 1]!;
+      const off = cp.dir[d + 2]!;
+      if (!a || c < 0 || c << CHUNK_SHIFT >= a.length || off < 0) return `checkpoint ${i} names a chunk that does not exist`;
+      const bytes = (Math.min(a.length, (c + 1) << CHUNK_SHIFT) - (c << CHUNK_SHIFT)) * a.bytesPerEntry;
+      if (off + bytes > cp.data.length) return `checkpoint ${i}'s chunk data is short`;
+    }
+    const small = cp.small;
+    if (typeof small !== 'object' || small === null || !Array.isArray(small.slots) || small.slots.length > 2 * MEM_SLOTS_NUM) return `checkpoint ${i}'s state is malformed`;
+    for (const m of small.slots) {
+      if (!Array.isArray(m) || m.length !== 9 || !m.every((x) => isNat(x)) || m[3]! > MEM_MAX_NR_PAGES || m[7]! > m[3]! + 1 || m[8]! > m[3]! + 1) return `checkpoint ${i} holds a malformed slot`;
+    }
+    if (!(small.sptes instanceof Float64Array) || small.sptes.length % 2 !== 0 || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
+    if (!Array.isArray(small.notifiers) || typeof small.tallies !== 'object' || small.tallies === null) return `checkpoint ${i}'s notifiers or tallies are malformed`;
+    prev = cp;
+  }
+  return undefined;
 }

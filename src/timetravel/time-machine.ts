@@ -11,7 +11,8 @@ import { CheckpointRestorer } from './checkpoint.js';
 import { type EventFilter, matches } from './filter.js';
 import { type IndexOptions, type LogIndex, openIndex } from './log-index.js';
 import { type Position, PositionError, formatPosition } from './position.js';
-import { scanEvents } from './scan.js';
+import { LogReader } from '../log/reader.js';
+import { LOG_FORMAT, LOG_VERSION } from '../log/format.js';
 
 const WINDOWS_KEPT = 4;
 /** Windows are read lazily in pieces of this size, so a seek parses only up to its target. */
@@ -184,6 +185,22 @@ export class TimeMachine {
   }
 
   /**
+   * A reader of the log from checkpoint w on: the same validating reader as every other, starting
+   * at the checkpoint's line, so the lines must chain from the hash the checkpoint names and every
+   * event is schema-checked (README, "The log file": what the index is trusted for).
+   */
+  private read(w: number): AsyncGenerator<PageTrackEvent[]> {
+    const cp = this.index.checkpoints[w]!;
+    const { profile, created } = this.index.log;
+    return new LogReader(this.log, {
+      start: { offset: cp.offset, line: cp.line, prevHash: cp.prevHash, seq: cp.seq, cmd: cp.cmd },
+      header: { format: LOG_FORMAT, version: LOG_VERSION, profile, created },
+      chunkBytes: WINDOW_READ_BYTES,
+      hashWorker: false,
+    }).batches();
+  }
+
+  /**
    * The events after checkpoint w, read at least up to event `need` (all of them by default);
    * kept for the most recently used windows.
    */
@@ -195,7 +212,7 @@ export class TimeMachine {
       this.windows.set(w, win);
     } else {
       const end = w + 1 < cps.length ? cps[w + 1]!.seq : this.total;
-      win = { events: [], end, source: end > cps[w]!.seq ? scanEvents(this.log, cps[w]!.offset, WINDOW_READ_BYTES) : undefined };
+      win = { events: [], end, source: end > cps[w]!.seq ? this.read(w) : undefined };
       this.windows.set(w, win);
       if (this.windows.size > WINDOWS_KEPT) {
         const oldest = this.windows.keys().next().value!;
