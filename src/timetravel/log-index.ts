@@ -18,7 +18,7 @@ import { MEM_MAX_NR_PAGES, MEM_SLOTS_NUM } from '../domain/constants.js';
 import { InputError, asInputError, openInput } from '../io/input-file.js';
 import { MAX_LINE_BYTES } from '../io/limits.js';
 import { writeFileSafely } from '../io/safe-write.js';
-import { LogError, hashLine } from '../log/format.js';
+import { LogError, PREV_END, PREV_PREFIX, hashLine } from '../log/format.js';
 import { LogReader, type ReadProgress } from '../log/reader.js';
 import { CHUNK_SHIFT } from '../projections/memslots.js';
 import { PageTrackState } from '../projections/state.js';
@@ -168,6 +168,8 @@ export async function loadIndex(log: string): Promise<LoadedIndex> {
   for (const k of ['size', 'ino', 'dev', 'ctimeNs', 'head'] as const) {
     if (now[k] !== index.log[k]) return { problem: `the log changed since it was built (${k === 'ctimeNs' ? 'change time' : k === 'ino' ? 'inode' : k === 'dev' ? 'device' : k === 'head' ? 'last line' : 'size'} differs)` };
   }
+  const unbound = await unboundCheckpoint(log, index);
+  if (unbound !== undefined) return { problem: `checkpoint ${unbound} does not stand at a line of this log that chains from its hash` };
   return { index };
 }
 
@@ -212,6 +214,31 @@ export async function identify(log: string): Promise<LogIdentity> {
       if (lastNl >= 0 && (prevNl >= 0 || start === 0)) return { ...id, head: hashLine(buf.subarray(prevNl + 1, lastNl)) };
       if (start === 0 || block > 4 * MAX_LINE_BYTES) return { ...id, head: '' };
     }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The first checkpoint whose offset is not the start of a line naming the checkpoint's hash as
+ * its prev (`\n["<prevHash>",`), or undefined: a few bytes read per checkpoint bind each one to
+ * its place in the log.
+ */
+async function unboundCheckpoint(log: string, index: LogIndex): Promise<number | undefined> {
+  const { fh, size } = await openInput(log, 'log');
+  const wholeEnd = size - index.log.truncatedBytes;
+  try {
+    const buf = Buffer.alloc(PREV_END + 3);
+    for (const [i, cp] of index.checkpoints.entries()) {
+      // At the end of the whole lines there is no next line: the hash must be the log's head.
+      if (cp.offset === wholeEnd) {
+        if (cp.prevHash !== index.log.head) return i;
+        continue;
+      }
+      const { bytesRead } = await fh.read(buf, 0, buf.length, cp.offset - 1);
+      if (bytesRead !== buf.length || buf[0] !== 10 || buf.toString('latin1', 1) !== `${PREV_PREFIX}${cp.prevHash}",`) return i;
+    }
+    return undefined;
   } finally {
     await fh.close();
   }
