@@ -35,7 +35,7 @@ describe('pagetrack CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stdout.split('\n').slice(0, 3)).toEqual([
       `c2     ?                   REJECTED ${file}:4: malformed JSON (Expected ',' or '}' after property value in JSON at position 47)`,
-      `c3     ?                   REJECTED ${file}:5: field 'op': unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister)`,
+      `c3     ?                   REJECTED ${file}:5: field 'op': unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy)`,
       `c4     track-add           REJECTED ${file}:6: field 'user': is missing`,
     ]);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('7 commands, 11 events, 6 rejected');
@@ -49,7 +49,7 @@ describe('pagetrack CLI', () => {
     expect(JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!).profile).toBe('linux-4.19');
     const s = JSON.parse(run('state', log, '--json').stdout);
     expect([s.profile, s.slotFlushes, s.slots]).toEqual(['linux-4.19', 2, []]);
-    expect(run('run', script, '--profile', 'linux-9').stderr).toBe("pagetrack: unknown kernel profile 'linux-9' (known: linux-4.6, linux-4.19)\n");
+    expect(run('run', script, '--profile', 'linux-9').stderr).toBe("pagetrack: unknown kernel profile 'linux-9' (known: linux-4.6, linux-4.19, linux-5.7, linux-5.16, linux-6.1, linux-6.6, linux-6.8, linux-6.9)\n");
   });
 
   it('run: a clean script exits 0', () => {
@@ -72,10 +72,10 @@ describe('pagetrack CLI', () => {
     expect(s.sptes).toEqual([{ as: 0, level: 3, gfn: 0, writable: false }]);
     expect(s.tlbFlushes).toBe(1);
     expect(s.notifications).toBe(2);
-    expect(s.warns).toEqual({ 'invalid-mode': 0, 'gfn-track-overflow': 0, 'gfn-track-underflow': 0, 'lpage-negative': 0 });
+    expect(s.warns).toEqual({ 'invalid-mode': 0, 'gfn-track-overflow': 0, 'gfn-track-underflow': 0, 'lpage-negative': 0, 'lpage-mixed-flag-flip': 0, 'write-tracking-disabled': 0, 'kvm-bug': 0 });
     const end = JSON.parse(run('state', log, '--json').stdout);
     expect(end.position).toEqual({ event: 62, command: 14 });
-    expect(end.warns).toEqual({ 'invalid-mode': 0, 'gfn-track-overflow': 0, 'gfn-track-underflow': 2, 'lpage-negative': 4 });
+    expect(end.warns).toEqual({ 'invalid-mode': 0, 'gfn-track-overflow': 0, 'gfn-track-underflow': 2, 'lpage-negative': 4, 'lpage-mixed-flag-flip': 0, 'write-tracking-disabled': 0, 'kvm-bug': 0 });
     expect(end.slots.map((x: { as: number }) => x.as)).toEqual([1]);
     expect(JSON.parse(run('state', log, '--json', '--event', '2').stdout).notifiers).toEqual(['kvm-mmu']);
   });

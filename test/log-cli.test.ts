@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { progressBar } from '../src/cli/progress.js';
 import { chainLine, hashLine, headerLine } from '../src/log/format.js';
 import { readAllEvents } from '../src/log/reader.js';
+import { UPCASTERS } from '../src/log/upcast.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'pagetrack.js');
@@ -105,7 +106,7 @@ describe('schema evolution', () => {
     for (const r of rows) lines.push(chainLine(hashLine(lines.at(-1)!), JSON.stringify(r)));
     const log = join(dir, 'old.log');
     writeFileSync(log, lines.join('\n') + '\n');
-    const upcasters = { 'tlb-flushed': { 0: { fields: ['why'], upcast: ({ why, ...e }: Record<string, unknown>) => ({ ...e, v: 1, reason: why }) } } };
+    const upcasters = { ...UPCASTERS, 'tlb-flushed': { 0: { fields: ['why'], upcast: ({ why, ...e }: Record<string, unknown>) => ({ ...e, v: 1, reason: why }) } } };
     const { events } = await readAllEvents(log, { upcasters });
     expect(events[1]).toEqual({ seq: 2, cmd: 0, type: 'tlb-flushed', v: 1, reason: 'zap-all' });
     await expect(readAllEvents(log)).rejects.toThrow(`${log}:3: field 'v': no upcaster for tlb-flushed version 0 (this build writes version 1)`);

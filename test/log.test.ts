@@ -73,7 +73,7 @@ describe('the log file: header, chain, round trip', () => {
     const { path, vm, events: written } = writeDemo('a.log');
     const lines = readFileSync(path, 'utf8').split('\n');
     expect(lines[0]).toBe('{"format":"pagetrack-log","version":1,"profile":"linux-4.6","created":"2026-01-01T00:00:00.000Z"}');
-    expect(lines[1]).toBe(`["${hashLine(lines[0]!)}",1,0,"vm-created",1,"linux-4.6",2]`);
+    expect(lines[1]).toBe(`["${hashLine(lines[0]!)}",1,0,"vm-created",2,"linux-4.6",2,true,false]`);
     expect(lines[9]).toBe(`["${hashLine(lines[8]!)}",9,3,"track-count-step",1,0,0,16,0,"vgpu",1,1]`);
     for (let i = 2; i < lines.length - 1; i++) expect(lines[i]!.slice(2, 45)).toBe(hashLine(lines[i - 1]!));
     const { events, summary } = await readAllEvents(path);
@@ -136,17 +136,17 @@ describe('the writer: one byte encoder, three hand-over paths', () => {
     );
     fc.assert(
       fc.property(fc.array(value, { maxLength: 8 }), fc.nat(), (values, seq) => {
-        // A warn has ten fields, eight optional: absent ones in the middle become null, at the end nothing.
-        const fields = ['kind', 'fn', 'as', 'slot', 'gfn', 'mode', 'user', 'level', 'index', 'value'];
-        const e: Record<string, unknown> = { seq, cmd: 3, type: 'warn', v: 1 };
+        // A warn (v2) has eleven fields, eight optional: absent ones in the middle become null, at the end nothing.
+        const fields = ['kind', 'fn', 'printed', 'as', 'slot', 'gfn', 'mode', 'user', 'level', 'index', 'value'];
+        const e: Record<string, unknown> = { seq, cmd: 3, type: 'warn', v: 2 };
         values.forEach((x, i) => (e[fields[i]!] = x));
-        const expected = JSON.stringify([seq, 3, 'warn', 1, ...values]);
+        const expected = JSON.stringify([seq, 3, 'warn', 2, ...values]);
         expect(encodeEvent(e as unknown as PageTrackEvent)).toBe(expected);
       }),
       { numRuns: 500 },
     );
-    const gaps = { seq: 1, cmd: 0, type: 'warn', v: 1, kind: 'k', fn: 'f', gfn: 7 } as unknown as PageTrackEvent;
-    expect(encodeEvent(gaps)).toBe('[1,0,"warn",1,"k","f",null,null,7]');
+    const gaps = { seq: 1, cmd: 0, type: 'warn', v: 2, kind: 'k', fn: 'f', gfn: 7 } as unknown as PageTrackEvent;
+    expect(encodeEvent(gaps)).toBe('[1,0,"warn",2,"k","f",null,null,null,7]');
   });
 });
 

@@ -116,7 +116,7 @@ describe('memslot flags-only, move and delete (spec 1.5, 5.5)', () => {
       { type: 'lpage-step', as: 0, slot: 0, level: 3, index: 0, gfn: 0x20, delta: -1, value: 2 },
       { type: 'spte-zapped', as: 0, level: 2, gfn: 0x200, reason: 'zap-all' },
       { type: 'tlb-flushed', reason: 'zap-all' },
-      { type: 'memslot-moved', as: 0, slot: 0, base: 0x1000, old: 0 },
+      { type: 'memslot-moved', as: 0, slot: 0, base: 0x1000, old: 0, arrays: 'carried' },
     ]);
     // vgpu's count at index 0x10 now belongs to gfn 0x1010: the kernel carried the array over.
     expect(count(vm, 0, 0, 0x1010)).toBe(1);

@@ -87,14 +87,14 @@ describe('faults (spec 5.2)', () => {
   it('spec 5.2: a write to a present read-only mapping of a tracked gfn is emulated without touching SPTEs', () => {
     const vm = vmWithSlot([{ op: 'track-add', user: 'vgpu', as: 0, gfn: 0x201 }, { op: 'fault', as: 0, gfn: 0x201, write: false }]);
     const r = exec(vm, { op: 'fault', as: 0, gfn: 0x201, write: true });
-    expect(effects(r)).toEqual([{ type: 'fault', as: 0, gfn: 0x201, write: true, present: true, outcome: 'emulate' }]);
+    expect(effects(r)).toEqual([{ type: 'fault', as: 0, gfn: 0x201, write: true, present: true, outcome: 'emulate', hostWritable: true }]);
   });
 
   it('spec 5.2: a not-present write fault on a tracked gfn installs a read-only SPTE, then emulates', () => {
     const vm = vmWithSlot([{ op: 'track-add', user: 'vgpu', as: 0, gfn: 0x201 }]);
     const r = exec(vm, { op: 'fault', as: 0, gfn: 0x201, write: true });
     expect(effects(r)).toEqual([
-      { type: 'fault', as: 0, gfn: 0x201, write: true, present: false, outcome: 'emulate' },
+      { type: 'fault', as: 0, gfn: 0x201, write: true, present: false, outcome: 'emulate', hostWritable: true },
       { type: 'spte-installed', as: 0, level: 1, gfn: 0x201, writable: false },
     ]);
   });
@@ -106,7 +106,7 @@ describe('faults (spec 5.2)', () => {
     expect(r.value).toBe('mapped');
     // Counters allow 1 GiB again: the huge SPTE replaces the 4K table under it, with a flush.
     expect(effects(r)).toEqual([
-      { type: 'fault', as: 0, gfn: 0x201, write: true, present: true, outcome: 'mapped' },
+      { type: 'fault', as: 0, gfn: 0x201, write: true, present: true, outcome: 'mapped', hostWritable: true },
       { type: 'spte-zapped', as: 0, level: 1, gfn: 0x201, reason: 'huge-replaces-table' },
       { type: 'tlb-flushed', reason: 'huge-replaces-table' },
       { type: 'spte-installed', as: 0, level: 3, gfn: 0, writable: true },
@@ -117,7 +117,7 @@ describe('faults (spec 5.2)', () => {
     const vm = vmWithSlot([{ op: 'fault', as: 0, gfn: 0x10, write: true }]);
     const r = exec(vm, { op: 'fault', as: 0, gfn: 0x11, write: true, hostLevel: 1 });
     expect(effects(r)).toEqual([
-      { type: 'fault', as: 0, gfn: 0x11, write: true, present: true, outcome: 'mapped' },
+      { type: 'fault', as: 0, gfn: 0x11, write: true, present: true, outcome: 'mapped', hostWritable: true },
       { type: 'spte-zapped', as: 0, level: 3, gfn: 0, reason: 'table-replaces-huge' },
       { type: 'tlb-flushed', reason: 'table-replaces-huge' },
       { type: 'spte-installed', as: 0, level: 1, gfn: 0x11, writable: true },
@@ -131,7 +131,7 @@ describe('faults (spec 5.2)', () => {
     const w = exec(vm, { op: 'write', as: 0, gpa: 0x200000 * 4096, bytes: 4 });
     expect(w.value).toEqual(['mmio']);
     expect(effects(w)).toEqual([
-      { type: 'fault', as: 0, gfn: 0x200000, write: true, present: true, outcome: 'emulate' },
+      { type: 'fault', as: 0, gfn: 0x200000, write: true, present: true, outcome: 'emulate', hostWritable: true },
       { type: 'write', as: 0, gpa: 0x200000 * 4096, bytes: 4, via: 'guest', outcome: 'mmio' },
     ]);
   });
@@ -151,7 +151,7 @@ describe('writes (spec 5.3)', () => {
     ]);
     exec(vm, { op: 'track-add', user: 'vgpu', as: 0, gfn: 0x10 });
     expect(effects(exec(vm, { op: 'write', as: 0, gpa: 0x10008, bytes: 8 }))).toEqual([
-      { type: 'fault', as: 0, gfn: 0x10, write: true, present: true, outcome: 'emulate' },
+      { type: 'fault', as: 0, gfn: 0x10, write: true, present: true, outcome: 'emulate', hostWritable: true },
       { type: 'write', as: 0, gpa: 0x10008, bytes: 8, via: 'guest', outcome: 'emulated' },
       { type: 'notification', node: 'vgpu', as: 0, gpa: 0x10008, bytes: 8 },
       { type: 'notification', node: 'kvm-mmu', as: 0, gpa: 0x10008, bytes: 8 },

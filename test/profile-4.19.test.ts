@@ -18,7 +18,7 @@ describe('linux-4.19 profile (spec 9, ~4.10-4.19 column)', () => {
   it('is a known profile; the default stays linux-4.6', () => {
     expect(getProfile('linux-4.19')).toBe(LINUX_4_19);
     expect(new PageTrackVm().profile.name).toBe('linux-4.6');
-    expect(() => getProfile('linux-5.0')).toThrow("unknown kernel profile 'linux-5.0' (known: linux-4.6, linux-4.19)");
+    expect(() => getProfile('linux-5.0')).toThrow("unknown kernel profile 'linux-5.0' (known: linux-4.6, linux-4.19, linux-5.7, linux-5.16, linux-6.1, linux-6.6, linux-6.8, linux-6.9)");
   });
 
   it('spec 5.5: DELETE sends track_flush_slot to every node, newest first; KVM\'s node zaps everything there', () => {

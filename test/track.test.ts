@@ -37,7 +37,7 @@ describe('track add (spec 2.2)', () => {
     for (const mode of [1, -1, 7]) {
       const r = exec(vm, { op: 'track-add', user: 'vgpu', as: 0, gfn: GFN, mode });
       expect(effects(r)).toEqual([
-        { type: 'warn', kind: 'invalid-mode', fn: 'kvm_slot_page_track_add_page', as: 0, slot: 0, gfn: GFN, mode, user: 'vgpu' },
+        { type: 'warn', kind: 'invalid-mode', fn: 'kvm_slot_page_track_add_page', printed: true, as: 0, slot: 0, gfn: GFN, mode, user: 'vgpu' },
       ]);
     }
     expect(lpage(vm, 0, 0, 2, 9)).toBe(0);
@@ -51,7 +51,7 @@ describe('track add (spec 2.2)', () => {
     expect(count(vm, 0, 0, GFN)).toBe(65535);
     const r = exec(vm, { op: 'track-add', user: 'intro', as: 0, gfn: GFN });
     expect(effects(r)).toEqual([
-      { type: 'warn', kind: 'gfn-track-overflow', fn: 'update_gfn_track', as: 0, slot: 0, gfn: GFN, mode: 0, user: 'intro', value: 65535 },
+      { type: 'warn', kind: 'gfn-track-overflow', fn: 'update_gfn_track', printed: true, as: 0, slot: 0, gfn: GFN, mode: 0, user: 'intro', value: 65535 },
       { type: 'lpage-step', as: 0, slot: 0, level: 2, index: 9, gfn: GFN, delta: 1, value: 65536 },
       { type: 'lpage-step', as: 0, slot: 0, level: 3, index: 0, gfn: GFN, delta: 1, value: 65536 },
     ]);
@@ -75,11 +75,11 @@ describe('track remove (spec 2.3)', () => {
     const vm = vmWithSlot();
     const r = exec(vm, { op: 'track-remove', user: 'vgpu', as: 0, gfn: GFN });
     expect(effects(r)).toEqual([
-      { type: 'warn', kind: 'gfn-track-underflow', fn: 'update_gfn_track', as: 0, slot: 0, gfn: GFN, mode: 0, user: 'vgpu', value: 0 },
+      { type: 'warn', kind: 'gfn-track-underflow', fn: 'update_gfn_track', printed: true, as: 0, slot: 0, gfn: GFN, mode: 0, user: 'vgpu', value: 0 },
       { type: 'lpage-step', as: 0, slot: 0, level: 2, index: 9, gfn: GFN, delta: -1, value: -1 },
-      { type: 'warn', kind: 'lpage-negative', fn: 'update_gfn_disallow_lpage_count', as: 0, slot: 0, gfn: GFN, level: 2, index: 9, value: -1 },
+      { type: 'warn', kind: 'lpage-negative', fn: 'update_gfn_disallow_lpage_count', printed: true, as: 0, slot: 0, gfn: GFN, level: 2, index: 9, value: -1 },
       { type: 'lpage-step', as: 0, slot: 0, level: 3, index: 0, gfn: GFN, delta: -1, value: -1 },
-      { type: 'warn', kind: 'lpage-negative', fn: 'update_gfn_disallow_lpage_count', as: 0, slot: 0, gfn: GFN, level: 3, index: 0, value: -1 },
+      { type: 'warn', kind: 'lpage-negative', fn: 'update_gfn_disallow_lpage_count', printed: true, as: 0, slot: 0, gfn: GFN, level: 3, index: 0, value: -1 },
     ]);
     expect(count(vm, 0, 0, GFN)).toBe(0);
     expect(lpage(vm, 0, 0, 2, 9)).toBe(-1);
@@ -105,7 +105,7 @@ describe('is_active (spec 3, 4.6 row)', () => {
     const bad = exec(vm, { op: 'is-active', as: 0, gfn: GFN, mode: 3 });
     expect(bad.value).toBe(false);
     expect(effects(bad)).toEqual([
-      { type: 'warn', kind: 'invalid-mode', fn: 'kvm_page_track_is_active', as: 0, gfn: GFN, mode: 3 },
+      { type: 'warn', kind: 'invalid-mode', fn: 'kvm_page_track_is_active', printed: true, as: 0, gfn: GFN, mode: 3 },
       { type: 'track-queried', as: 0, gfn: GFN, mode: 3, active: false },
     ]);
   });

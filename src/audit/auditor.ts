@@ -7,7 +7,7 @@
  */
 import { KVM_MMU_USER } from '../domain/constants.js';
 import { hex } from '../domain/gfn.js';
-import { getProfile } from '../domain/profile.js';
+import { type KernelProfile, getProfile, warnKinds } from '../domain/profile.js';
 import type { PageTrackEvent } from '../events/types.js';
 import { PageTrackState } from '../projections/state.js';
 
@@ -15,7 +15,21 @@ export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'error'];
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 
-export type BugClass = 'B1' | 'B2' | 'B3' | 'B4' | 'B5' | 'B7' | 'B9' | 'B10' | 'B11' | 'B13' | 'B14' | 'B15';
+export type BugClass = 'B1' | 'B2' | 'B3' | 'B4' | 'B5' | 'B7' | 'B9' | 'B10' | 'B11' | 'B13' | 'B14' | 'B15' | 'B17' | 'B20';
+
+/**
+ * The classes a log of this profile can show: B15 needs track_flush_slot (4.10-6.5), B17 lazy
+ * write tracking (5.16+), B20 a VM destroyed under a registered node (<= 6.5; 6.6+ pins the VM);
+ * B14 is a carried (<= 5.6) or dropped (5.7-6.5) count; 6.6+ refuses a MOVE with an external user.
+ */
+export function auditClasses(p: KernelProfile): BugClass[] {
+  const out: BugClass[] = ['B1', 'B2', 'B3', 'B4', 'B5', 'B7', 'B9', 'B10', 'B11', 'B13'];
+  if (!p.moveRejectedWithExternalUser) out.push('B14');
+  if (p.flushSlotNotification) out.push('B15');
+  if (p.lazyWriteTracking !== 'none') out.push('B17');
+  if (!p.registerPinsVm) out.push('B20');
+  return out;
+}
 
 export interface Finding {
   readonly class: BugClass;
@@ -49,6 +63,8 @@ export interface AuditSummary {
   /** All findings by severity and by class (the list keeps at most FINDINGS_KEPT per class). */
   readonly findings: Readonly<Record<Severity, number>>;
   readonly findingsByClass: Readonly<Record<string, number>>;
+  /** The classes this profile can show (auditClasses). */
+  readonly classes: readonly BugClass[];
 }
 
 export interface AuditReport {
@@ -91,7 +107,11 @@ export class Auditor {
   private last: PageTrackEvent | undefined;
   private pendingNotify: { seq: number; cmd: number; as: number; gpa: number; nodes: string[] } | undefined;
 
-  constructor(private readonly profileName: string) {}
+  private readonly profile: KernelProfile;
+
+  constructor(private readonly profileName: string) {
+    this.profile = getProfile(profileName);
+  }
 
   /**
    * Counts a finding; true while its class has fewer than FINDINGS_KEPT listed (bounded memory),
@@ -139,8 +159,18 @@ export class Auditor {
           const what = e.kind === 'gfn-track-overflow' ? 'an add at 65535' : 'a remove at count 0';
           if (this.keep('B2', 'error')) this.findings.push({ class: 'B2', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
           if (this.keep('B3', 'warning')) this.findings.push({ class: 'B3', severity: 'warning', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
-        } else if (e.kind === 'lpage-negative') {
-          if (this.keep('B4', 'error')) this.findings.push({ class: 'B4', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} went negative (${e.value}): huge pages may map over tracked gfns` });
+        } else if (e.kind === 'lpage-negative' || e.kind === 'lpage-mixed-flag-flip') {
+          const how = e.kind === 'lpage-negative' ? `went negative (${e.value})` : `flipped KVM_LPAGE_MIXED_FLAG (now ${e.value})`;
+          if (this.keep('B4', 'error')) this.findings.push({ class: 'B4', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} ${how}: huge pages may map over tracked gfns` });
+        } else if (e.kind === 'write-tracking-disabled' || e.kind === 'kvm-bug') {
+          const what = e.kind === 'kvm-bug' ? 'KVM_BUG_ON: the VM is dead, every later ioctl fails with -EIO' : 'WARN and nothing done';
+          if (this.keep('B17', 'error')) this.findings.push({ class: 'B17', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${e.user} changed tracking of gfn ${hex(e.gfn!)} while write tracking was not enabled (${what})` });
+        }
+        break;
+      case 'vm-destroyed':
+        if (e.registered > 0 && !this.profile.registerPinsVm) {
+          const nodes = s.notifiers.nodes.join(', ');
+          if (this.keep('B20', 'error')) this.findings.push({ class: 'B20', severity: 'error', event: e.seq, command: e.cmd, node: nodes, message: `the VM was destroyed with ${e.registered} external notifier(s) still registered (${nodes}): they stay linked into the freed VM` });
         }
         break;
       case 'spte-installed':
@@ -210,13 +240,21 @@ export class Auditor {
           }
           const who = [...users].map(([u, n]) => `${u} ${n}`).join(', ') || 'no user holds them (stolen units)';
           if (e.type === 'memslot-deleted') {
-            if (this.keep('B13', 'error')) this.findings.push({ class: 'B13', severity: 'error', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})` });
-          } else if (this.keep('B14', 'info')) this.findings.push({ class: 'B14', severity: 'info', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
+            // 6.6+ frees the counts with the slot and tells every node (track_remove_region): expected, not a leak.
+            const sev: Severity = this.profile.removeRegionOnDelete ? 'info' : 'error';
+            const tail = this.profile.removeRegionOnDelete ? '; they are freed with the slot and every node is sent track_remove_region' : '';
+            if (this.keep('B13', sev)) this.findings.push({ class: 'B13', severity: sev, event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})${tail}` });
+          } else if (e.arrays === 'carried') {
+            if (this.keep('B14', 'info')) this.findings.push({ class: 'B14', severity: 'info', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
+          } else if (this.keep('B14', 'warning')) {
+            this.findings.push({ class: 'B14', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the MOVE of slot ${e.slot} to base ${hex(e.base)} dropped the counts of ${gfns} gfn(s): their users lose write protection (units: ${who})` });
+          }
         }
-        if (e.type === 'memslot-deleted') {
+        if (e.type === 'memslot-deleted' || (e.type === 'memslot-moved' && e.arrays === 'fresh')) {
           for (const slots of this.held.values()) slots.delete(heldKey(e.as, e.slot, slot.born));
           this.lastUnits = undefined;
-          this.tracked -= gfns; // a MOVE carries them along
+          this.tracked -= gfns; // a carrying MOVE takes them along
+          if (e.type === 'memslot-moved') for (let i = 0; i < t.length; i++) if (t[i] !== 0) this.frames(e.as, e.base + i, -1);
         }
         break;
       }
@@ -251,13 +289,14 @@ export class Auditor {
         blindWritesToTracked: this.blindTracked,
         notifications: t.notifications,
         tlbFlushes: t.tlbFlushes,
-        warns: { ...t.warns },
+        warns: Object.fromEntries(warnKinds(this.profile).map((k) => [k, t.warns[k]])),
         topGfns: [...this.gfnEvents]
           .sort((a, b) => b[1] - a[1])
           .slice(0, 10)
           .map(([k, n]) => [k % 2, Math.floor(k / 2), n] as const),
         findings: { ...this.bySeverity },
         findingsByClass: Object.fromEntries([...this.perClass].sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)))),
+        classes: auditClasses(this.profile),
       },
     };
   }

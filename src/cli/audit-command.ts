@@ -54,6 +54,7 @@ export function formatAudit(r: AuditReport): string {
   out.push(`WARNs: ${Object.entries(s.warns).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (s.topGfns.length) out.push(`top gfns: ${s.topGfns.map(([as, g, n]) => `${hex(g)}${as ? `@as${as}` : ''} (${n})`).join(', ')}`);
   out.push(`findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info${Object.keys(s.findingsByClass).length ? ` (${Object.entries(s.findingsByClass).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
+  out.push(`classes ${s.profile} can show: ${s.classes.join(' ')}`);
   if (r.findings.length) {
     out.push(
       table(

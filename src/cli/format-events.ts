@@ -11,6 +11,8 @@ export function formatEvent(e: PageTrackEvent): string {
   const parts = [`e${e.seq}`, `c${e.cmd}`, e.type];
   for (const [k, v] of Object.entries(e)) {
     if (k === 'seq' || k === 'cmd' || k === 'type' || k === 'v' || v === undefined) continue;
+    // The usual values go unsaid: a WARN the kernel printed, a fault on a host-writable page.
+    if ((k === 'printed' || k === 'hostWritable') && v === true) continue;
     if (k === 'command') parts.push(JSON.stringify(v));
     else parts.push(`${k}=${typeof v === 'number' && HEX_FIELDS.has(k) && !(k === 'old' && e.type === 'memslot-flags-changed') ? hex(v) : typeof v === 'string' ? v : JSON.stringify(v)}`);
   }

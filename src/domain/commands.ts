@@ -46,15 +46,15 @@ export interface TrackChange {
   /** The memslot id; when absent, the slot of `as` that holds `gfn`. */
   readonly slot?: number;
   readonly gfn: number;
-  /** The raw kvm_page_track_mode value; 0 is KVM_PAGE_TRACK_WRITE. */
-  readonly mode: number;
+  /** The raw kvm_page_track_mode value; 0 (KVM_PAGE_TRACK_WRITE) when absent; 6.6+ takes none. */
+  readonly mode?: number;
 }
-/** kvm_page_track_is_active(vcpu, gfn, mode) for a vCPU in address space `as`. */
+/** kvm_page_track_is_active(vcpu, gfn, mode) (6.6+: kvm_gfn_is_write_tracked) for a vCPU in address space `as`. */
 export interface IsActive {
   readonly op: 'is-active';
   readonly as: number;
   readonly gfn: number;
-  readonly mode: number;
+  readonly mode?: number;
 }
 /** kvm_mmu_get_page creating a new shadow page (spec 5.1). */
 export interface SpCreate {
@@ -85,6 +85,11 @@ export interface Fault {
   readonly write: boolean;
   /** The largest level the host backs the page with (host_mapping_level); 1..3. */
   readonly hostLevel: number;
+  /**
+   * The host page is already mapped writable (default true). false: a never-written anonymous
+   * page (the zero page) or a read-only host mapping, so a read fault maps read-only (spec 5.2, hva_to_pfn).
+   */
+  readonly hostWritable?: boolean;
 }
 /** A write to guest memory (spec 5.3). */
 export interface Write {
@@ -100,6 +105,14 @@ export interface NotifierChange {
   readonly op: 'notifier-register' | 'notifier-unregister';
   readonly node: string;
 }
+/** kvm_mmu_zap_all outside a memslot change: the MMU notifier's release (kvm_arch_flush_shadow_all). */
+export interface ZapAll {
+  readonly op: 'zap-all';
+}
+/** The VM's teardown: kvm_destroy_vm (spec 5.8). */
+export interface VmDestroy {
+  readonly op: 'vm-destroy';
+}
 
 export type Command =
   | MemslotCreate
@@ -113,7 +126,9 @@ export type Command =
   | SpUse
   | Fault
   | Write
-  | NotifierChange;
+  | NotifierChange
+  | ZapAll
+  | VmDestroy;
 
 export type CommandOp = Command['op'];
 export const COMMAND_OPS: readonly CommandOp[] = [
@@ -131,4 +146,6 @@ export const COMMAND_OPS: readonly CommandOp[] = [
   'write',
   'notifier-register',
   'notifier-unregister',
+  'zap-all',
+  'vm-destroy',
 ];

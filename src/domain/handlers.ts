@@ -17,12 +17,13 @@ import {
   PAGE_SIZE,
   VALID_MEMSLOT_FLAGS,
 } from './constants.js';
-import type { Command, Fault, IsActive, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpUse, SpZap, TrackChange, Write } from './commands.js';
+import type { Command, Fault, IsActive, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpUse, SpZap, TrackChange, VmDestroy, Write, ZapAll } from './commands.js';
+import type { KernelProfile } from './profile.js';
 import { hex, lpageCount, splitAtPages } from './gfn.js';
 import { type KernelContext, Rejection } from './kernel/context.js';
 import { initialGuards } from './kernel/lpage.js';
-import { createShadowPage, handleFault, prepareZapShadowPage, zapAll } from './kernel/mmu.js';
-import { isActive, trackAdd, trackRemove } from './kernel/page-track.js';
+import { createShadowPage, enableWriteTracking, handleFault, prepareZapShadowPage, zapAll } from './kernel/mmu.js';
+import { TRACK_WRITE, isActive, trackAdd, trackRemove } from './kernel/page-track.js';
 import { flushRemoteTlbs } from './kernel/spte.js';
 import { nodeApi } from './kernel/node-handlers.js';
 import { blindWrite, emulatorWritePhys, guestWrite } from './kernel/writes.js';
@@ -33,9 +34,14 @@ import type { PageTrackState } from '../projections/state.js';
 export type CommandValue = boolean | number | string | readonly string[] | undefined;
 
 interface Handler<C extends Command> {
-  check(c: C, s: PageTrackState): void;
+  /** Fills what the profile implies (e.g. mode 0 where modes exist) before the command is recorded. */
+  normalise?(c: C, p: KernelProfile): C;
+  check(c: C, s: PageTrackState, p: KernelProfile): void;
   run(c: C, k: KernelContext): CommandValue;
 }
+
+/** Linux errno values the model answers with. */
+export const EINVAL = -22;
 
 // ---- shared checks ------------------------------------------------------------------------
 
@@ -85,8 +91,10 @@ function existingSlot(s: PageTrackState, as: number, id: number): SlotState {
 }
 
 /**
- * kvm_arch_flush_shadow_memslot (spec 5.5): 4.6 zaps everything directly; ~4.10-6.5 call
- * track_flush_slot on every node in dispatch order, and KVM's own node zaps everything there.
+ * kvm_arch_flush_shadow_memslot (spec 5.5): 4.6 and 6.6+ zap everything directly; ~4.10-6.5
+ * call track_flush_slot on every node in dispatch order, and KVM's own node zaps everything
+ * there. (6.12+ zaps only the slot when KVM_X86_QUIRK_SLOT_ZAP_ALL is off; it is on by default,
+ * and the model's VMs keep it.)
  */
 function flushShadowMemslot(k: KernelContext, as: number, slot: number, reason: 'memslot-delete' | 'memslot-move'): void {
   if (!k.profile.flushSlotNotification) return zapAll(k, reason);
@@ -127,23 +135,35 @@ const memslotDelete: Handler<MemslotDelete> = {
     checkAs(c.as);
     existingSlot(s, c.as, c.slot);
   },
-  // Spec 1.5 DELETE: the invalid slot is flushed, then (unless prepare fails, B15) its arrays are freed.
+  // Spec 1.5 DELETE: the invalid slot is flushed, then (unless prepare fails, B15) its arrays are
+  // freed; 6.6+ kvm_arch_commit_memory_region then sends track_remove_region to every node.
   run(c, k) {
+    const old = k.state.memslots.get(c.as, c.slot)!;
     flushShadowMemslot(k, c.as, c.slot, 'memslot-delete');
-    if (c.prepareFails) k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
-    else k.emit('memslot-deleted', { as: c.as, slot: c.slot });
+    if (c.prepareFails) {
+      k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
+      return undefined;
+    }
+    k.emit('memslot-deleted', { as: c.as, slot: c.slot });
+    if (k.profile.removeRegionOnDelete) {
+      for (const node of k.state.notifiers.nodes) {
+        k.emit('remove-region-notified', { node, as: c.as, slot: c.slot, gfn: old.base, npages: old.npages });
+        k.handlers.get(node)?.trackRemoveRegion?.({ as: c.as, id: c.slot, base: old.base, npages: old.npages }, nodeApi(k, node));
+      }
+    }
     return undefined;
   },
 };
 
 const memslotMove: Handler<MemslotMove> = {
-  check(c, s) {
+  check(c, s, p) {
     checkAs(c.as);
     const slot = existingSlot(s, c.as, c.slot);
     checkGfn(c.base, 'base');
     if (c.base + slot.npages > GFN_LIMIT) reject('base', `slot end ${hex(c.base + slot.npages)} passes the 2^40 gfn limit`);
     checkNoOverlap(s, c.as, c.slot, c.base, slot.npages);
-    // 4.6 keeps the lpage arrays sized for the old base (spec 1.5, B14); a base that needs more entries is undefined (B22).
+    if (p.moveArrays === 'fresh') return;
+    // <= 5.6 keeps the lpage arrays sized for the old base (spec 1.5, B14); a base that needs more entries is undefined (B22).
     for (const level of [2, 3]) {
       const need = lpageCount(c.base, slot.npages, level);
       const have = slot.lpage[level - 2]!.length;
@@ -152,13 +172,23 @@ const memslotMove: Handler<MemslotMove> = {
       }
     }
   },
-  // Spec 1.5 MOVE (<= 5.5): flush, then the slot moves with its arrays (counts carried over, B14).
+  // Spec 1.5 MOVE: flush, then prepare — which fails with -EINVAL in 6.6+ while an external node is
+  // registered (the zap-all stays done) — then the slot moves with its arrays (<= 5.6, B14) or
+  // gets fresh ones with guards for the new base (>= 5.7, kvm_alloc_memslot_metadata).
   run(c, k) {
     const old = k.state.memslots.get(c.as, c.slot)!;
     if (old.base === c.base) return undefined; // "Nothing to change": the kernel returns 0.
     flushShadowMemslot(k, c.as, c.slot, 'memslot-move');
-    if (c.prepareFails) k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
-    else k.emit('memslot-moved', { as: c.as, slot: c.slot, base: c.base, old: old.base });
+    if (k.profile.moveRejectedWithExternalUser && k.state.notifiers.nodes.length > 0) {
+      k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
+      return EINVAL;
+    }
+    if (c.prepareFails) {
+      k.emit('memslot-change-failed', { as: c.as, slot: c.slot, op: c.op });
+      return undefined;
+    }
+    k.emit('memslot-moved', { as: c.as, slot: c.slot, base: c.base, old: old.base, arrays: k.profile.moveArrays });
+    if (k.profile.moveArrays === 'fresh') for (const g of initialGuards(c.base, old.npages, old.uaddr)) k.emit('lpage-guard', { as: c.as, slot: c.slot, ...g });
     return undefined;
   },
 };
@@ -178,32 +208,59 @@ const memslotFlags: Handler<MemslotFlags> = {
   },
 };
 
+/** Where modes exist a missing mode is KVM_PAGE_TRACK_WRITE; 6.6+ has none, and names none. */
+function normaliseMode<C extends TrackChange | IsActive>(c: C, p: KernelProfile): C {
+  return p.modeArgument && c.mode === undefined ? { ...c, mode: TRACK_WRITE } : c;
+}
+
+function checkMode(mode: number | undefined, p: KernelProfile): void {
+  if (!p.modeArgument) {
+    if (mode !== undefined) reject('mode', `${p.name} has no track modes: the write-only API takes no mode (kvm-x86 2431c9ab231a)`);
+    return;
+  }
+  if (!Number.isSafeInteger(mode)) reject('mode', `mode must be an integer, got ${mode}`);
+}
+
 const trackChange: Handler<TrackChange> = {
-  check(c, s) {
+  normalise: normaliseMode,
+  check(c, s, p) {
     if (c.user === KVM_MMU_USER) reject('user', `'${KVM_MMU_USER}' tracks pages only through its shadow pages (sp-create / sp-zap)`);
     if (c.user.length === 0) reject('user', 'the user id must not be empty');
     checkAs(c.as);
     checkGfn(c.gfn);
-    if (!Number.isSafeInteger(c.mode)) reject('mode', `mode must be an integer, got ${c.mode}`);
+    checkMode(c.mode, p);
+    if (p.externalGfnApi) {
+      // kvm_write_track_{add,remove}_gfn(kvm, gfn): the kernel looks the slot up in address space 0.
+      if (c.slot !== undefined) reject('slot', `${p.name}'s kvm_write_track_${c.op === 'track-add' ? 'add' : 'remove'}_gfn takes no slot: the kernel finds it (gfn_to_memslot)`);
+      if (c.as !== 0) reject('as', `${p.name}'s external API looks gfns up in address space 0 only (gfn_to_memslot), got ${c.as}`);
+      return;
+    }
     slotFor(s, c.as, c.slot, c.gfn);
   },
   run(c, k) {
-    const slot = slotFor(k.state, c.as, c.slot, c.gfn);
-    if (c.op === 'track-add') trackAdd(k, c.user, slot, c.gfn, c.mode);
-    else trackRemove(k, c.user, slot, c.gfn, c.mode);
-    return undefined;
+    const mode = c.mode ?? TRACK_WRITE;
+    let slot: SlotState | undefined;
+    if (k.profile.externalGfnApi) {
+      slot = k.state.memslots.find(0, c.gfn);
+      if (!slot) return EINVAL; // "if (!slot) return -EINVAL;" with nothing changed
+    } else slot = slotFor(k.state, c.as, c.slot, c.gfn);
+    if (c.op === 'track-add') trackAdd(k, c.user, slot, c.gfn, mode);
+    else trackRemove(k, c.user, slot, c.gfn, mode);
+    return k.profile.externalGfnApi ? 0 : undefined;
   },
 };
 
 const isActiveQuery: Handler<IsActive> = {
-  check(c) {
+  normalise: normaliseMode,
+  check(c, _s, p) {
     checkAs(c.as);
     checkGfn(c.gfn);
-    if (!Number.isSafeInteger(c.mode)) reject('mode', `mode must be an integer, got ${c.mode}`);
+    checkMode(c.mode, p);
   },
   run(c, k) {
-    const active = isActive(k, c.as, c.gfn, c.mode);
-    k.emit('track-queried', { as: c.as, gfn: c.gfn, mode: c.mode, active });
+    const mode = c.mode ?? TRACK_WRITE;
+    const active = isActive(k, c.as, c.gfn, mode);
+    k.emit('track-queried', { as: c.as, gfn: c.gfn, mode, active });
     return active;
   },
 };
@@ -256,7 +313,7 @@ const fault: Handler<Fault> = {
     int('hostLevel', c.hostLevel, 1, MAX_MAPPING_LEVEL, 'host mapping level');
   },
   run(c, k) {
-    return handleFault(k, c.as, c.gfn, c.write, c.hostLevel);
+    return handleFault(k, c.as, c.gfn, c.write, c.hostLevel, c.hostWritable ?? true);
   },
 };
 
@@ -286,18 +343,54 @@ const notifierChange: Handler<NotifierChange> = {
     if (c.op === 'notifier-register' && registered) {
       reject('node', `notifier '${c.node}' is already registered (spec B22: a second hlist_add_head_rcu corrupts the list)`);
     }
+    if (c.op === 'notifier-register' && c.node === KVM_MMU_NODE) reject('node', `'${KVM_MMU_NODE}' is KVM's own name; an external node needs another`);
     if (c.op === 'notifier-unregister') {
       if (!registered) reject('node', `notifier '${c.node}' is not registered (spec B22: hlist_del_rcu of an unlinked node)`);
       if (c.node === KVM_MMU_NODE) reject('node', `'${KVM_MMU_NODE}' is KVM's own node; only kvm_mmu_uninit_vm at VM destroy unregisters it`);
     }
   },
+  // 6.9+: kvm_page_track_register_notifier enables external write tracking first (spec 1.6).
   run(c, k) {
+    if (c.op === 'notifier-register' && k.profile.lazyWriteTracking === 'register' && !k.state.vm.writeTrackingEnabled) enableWriteTracking(k, 'external-user');
     k.emit(c.op === 'notifier-register' ? 'notifier-registered' : 'notifier-unregistered', { node: c.node });
     return undefined;
   },
 };
 
-const HANDLERS: { readonly [Op in Command['op']]: Handler<Extract<Command, { op: Op }>> } = {
+/** kvm_mmu_zap_all (4.6/4.19: kvm_mmu_invalidate_zap_all_pages), as kvm_arch_flush_shadow_all calls it at the MMU notifier's release. */
+const zapAllCommand: Handler<ZapAll> = {
+  check() {},
+  run(_c, k) {
+    zapAll(k, 'zap-all');
+    return undefined;
+  },
+};
+
+/**
+ * kvm_destroy_vm (spec 5.8; research note 6.2): the MMU notifier's release zaps every shadow
+ * page (unaccounting each); kvm_mmu_uninit_vm unregisters KVM's own node (<= 6.5); the memslots
+ * and their arrays are freed. External nodes still registered are not looked at (<= 6.5, B20);
+ * from 6.6 each holds a VM reference, so the VM is not destroyed while one is registered.
+ */
+const vmDestroy: Handler<VmDestroy> = {
+  check(_c, s, p) {
+    const external = s.notifiers.nodes.filter((n) => n !== KVM_MMU_NODE);
+    if (p.registerPinsVm && external.length > 0) {
+      reject(undefined, `the VM is still referenced by ${external.length} registered notifier(s) (${external.join(', ')}): kvm_page_track_register_notifier took a VM reference, so kvm_destroy_vm runs only after they unregister`);
+    }
+  },
+  run(_c, k) {
+    zapAll(k, 'vm-destroy');
+    if (k.state.notifiers.has(KVM_MMU_NODE)) k.emit('notifier-unregistered', { node: KVM_MMU_NODE });
+    k.emit('vm-destroyed', { registered: k.state.notifiers.nodes.length });
+    return undefined;
+  },
+};
+
+/** The command whose op (or one of whose ops) is Op. */
+type CommandOf<Op> = Command extends infer C ? (C extends { op: infer O } ? (Op extends O ? C : never) : never) : never;
+
+const HANDLERS: { readonly [Op in Command['op']]: Handler<CommandOf<Op>> } = {
   'memslot-create': memslotCreate,
   'memslot-delete': memslotDelete,
   'memslot-move': memslotMove,
@@ -312,10 +405,12 @@ const HANDLERS: { readonly [Op in Command['op']]: Handler<Extract<Command, { op:
   write,
   'notifier-register': notifierChange,
   'notifier-unregister': notifierChange,
+  'zap-all': zapAllCommand,
+  'vm-destroy': vmDestroy,
 };
 
 export function handlerFor<C extends Command>(c: C): Handler<C> {
   // Own properties only: an op such as "constructor" must not find Object's (issue 11).
-  const h = typeof c.op === 'string' && Object.hasOwn(HANDLERS, c.op) ? (HANDLERS as Record<string, Handler<C>>)[c.op] : undefined;
+  const h = typeof c.op === 'string' && Object.hasOwn(HANDLERS, c.op) ? (HANDLERS as unknown as Record<string, Handler<C>>)[c.op] : undefined;
   return h ?? reject('op', `unknown command ${show(c.op)}`);
 }

@@ -29,6 +29,10 @@ export interface VmOptions {
    * event's seq and cmd. Nothing is emitted at construction then.
    */
   readonly resume?: { readonly state: PageTrackState; readonly seq: number; readonly cmd: number };
+  /** tdp_enabled (default true); false is a shadow-paging host, where write tracking is always on (spec 1.6). */
+  readonly tdp?: boolean;
+  /** CONFIG_KVM_EXTERNAL_WRITE_TRACKING (default false; KVMGT selects it; spec 1.6). */
+  readonly externalWriteTracking?: boolean;
 }
 
 export interface CommandResult {
@@ -94,9 +98,9 @@ export class PageTrackVm {
       this.cmd = options.resume.cmd;
       return;
     }
-    // kvm_arch_init_vm -> kvm_mmu_init_vm registers KVM's own node first, so it dispatches last (spec 4.4).
-    this.emit('vm-created', { profile: this.profile.name, addressSpaces: ADDRESS_SPACES });
-    this.emit('notifier-registered', { node: KVM_MMU_NODE });
+    this.emit('vm-created', { profile: this.profile.name, addressSpaces: ADDRESS_SPACES, tdp: options.tdp ?? true, externalWriteTracking: options.externalWriteTracking ?? false });
+    // <= 6.5: kvm_arch_init_vm -> kvm_mmu_init_vm registers KVM's own node first, so it dispatches last (spec 4.4).
+    if (this.profile.kvmNode) this.emit('notifier-registered', { node: KVM_MMU_NODE });
     this.commit();
   }
 
@@ -114,13 +118,16 @@ export class PageTrackVm {
    * Runs one command. A command that fails its checks changes nothing and is recorded as a
    * `command-rejected` event; `origin` (script file and line) goes into that record.
    */
-  execute(command: Command, origin: Origin = {}): CommandResult {
+  execute(input: Command, origin: Origin = {}): CommandResult {
     this.cmd++;
+    let command = input;
     const handler = (() => {
       try {
         const h = handlerFor(command);
+        command = h.normalise?.(command, this.profile) ?? command;
         checkNames(command);
-        h.check(command, this.state);
+        checkAlive(this.state);
+        h.check(command, this.state, this.profile);
         return h;
       } catch (err) {
         if (err instanceof Rejection) return err;
@@ -200,6 +207,13 @@ export class PageTrackVm {
     if (this.deliveries.observed) for (const e of batch) if (e.type === 'notification') this.deliveries.next(e);
     return batch;
   }
+}
+
+/** A bugged (KVM_BUG_ON) or destroyed VM answers nothing but -EIO (kvm_vm_ioctl: `if (kvm->vm_dead) return -EIO`). */
+function checkAlive(s: PageTrackState): void {
+  const { bugged, destroyed } = s.vm;
+  if (destroyed !== undefined) throw new Rejection(undefined, `the VM was destroyed by command ${destroyed}`);
+  if (bugged) throw new Rejection(undefined, `the VM is dead: KVM_BUG_ON in ${bugged.fn} at command ${bugged.cmd} (${bugged.reason}); KVM answers -EIO`);
 }
 
 /** Names (users, nodes) longer than the log's readers accept are refused here too, for library callers. */

@@ -23,6 +23,10 @@ export interface Origin {
 export interface VmCreated extends Base<'vm-created'> {
   readonly profile: string;
   readonly addressSpaces: number;
+  /** tdp_enabled: false means shadow paging, where write tracking is always enabled (spec 1.6; v2). */
+  readonly tdp: boolean;
+  /** CONFIG_KVM_EXTERNAL_WRITE_TRACKING (selected by KVMGT; spec 1.6; v2). */
+  readonly externalWriteTracking: boolean;
 }
 /** A command that passed validation; its effects follow with the same `cmd`. */
 export interface CommandIssued extends Base<'command'>, Origin {
@@ -66,6 +70,33 @@ export interface MemslotMoved extends Base<'memslot-moved'> {
   readonly slot: number;
   readonly base: number;
   readonly old: number;
+  /** 'carried': the arrays move with the slot (<= 5.6, B14); 'fresh': zeroed arrays for the new base, guards follow (>= 5.7; v2). */
+  readonly arrays: 'carried' | 'fresh';
+}
+/** track_remove_region(base_gfn, npages) to one node when a DELETE commits (6.6+, spec 5.5). */
+export interface RemoveRegionNotified extends Base<'remove-region-notified'> {
+  readonly node: string;
+  readonly as: number;
+  readonly slot: number;
+  readonly gfn: number;
+  readonly npages: number;
+}
+/** Write tracking became enabled (spec 1.6, 5.16+): every slot's gfn_track array now exists. */
+export interface WriteTrackingEnabled extends Base<'write-tracking-enabled'> {
+  /** 'shadow-root': mmu_first_shadow_root_alloc; 'external-user': kvm_enable_external_write_tracking (6.9+). */
+  readonly reason: 'shadow-root' | 'external-user';
+  /** The kernel memory the arrays take now: 2 bytes per page of every slot. */
+  readonly bytes: number;
+}
+/** KVM_BUG_ON fired: the VM is marked bugged and dead; every later ioctl answers -EIO (6.6+). */
+export interface VmBugged extends Base<'vm-bugged'> {
+  readonly fn: string;
+  readonly reason: string;
+}
+/** The VM's teardown finished (kvm_destroy_vm): its memslots and arrays are freed. */
+export interface VmDestroyed extends Base<'vm-destroyed'> {
+  /** External nodes still registered (<= 6.5 the core does not check: B20). */
+  readonly registered: number;
 }
 export interface MemslotDeleted extends Base<'memslot-deleted'> {
   readonly as: number;
@@ -88,7 +119,8 @@ export interface MemslotChangeFailed extends Base<'memslot-change-failed'> {
 }
 /** kvm_mmu_invalidate_zap_all_pages: every shadow page and mapping goes (spec 5.5). */
 export interface MmuZappedAll extends Base<'mmu-zapped-all'> {
-  readonly reason: 'memslot-delete' | 'memslot-move';
+  /** DELETE/MOVE (kvm_arch_flush_shadow_memslot), `zap-all` (kvm_mmu_zap_all: MMU-notifier release), or the VM's teardown. */
+  readonly reason: 'memslot-delete' | 'memslot-move' | 'zap-all' | 'vm-destroy';
 }
 /** An accepted gfn_track step (spec 2.1); `count` is the value after it. */
 export interface TrackCountStep extends Base<'track-count-step'> {
@@ -111,8 +143,15 @@ export interface LpageStep extends Base<'lpage-step'> {
   readonly value: number;
 }
 
-export type WarnKind = 'invalid-mode' | 'gfn-track-overflow' | 'gfn-track-underflow' | 'lpage-negative';
-export const WARN_KINDS: readonly WarnKind[] = ['invalid-mode', 'gfn-track-overflow', 'gfn-track-underflow', 'lpage-negative'];
+export type WarnKind =
+  | 'invalid-mode'
+  | 'gfn-track-overflow'
+  | 'gfn-track-underflow'
+  | 'lpage-negative'
+  | 'lpage-mixed-flag-flip'
+  | 'write-tracking-disabled'
+  | 'kvm-bug';
+export const WARN_KINDS: readonly WarnKind[] = ['invalid-mode', 'gfn-track-overflow', 'gfn-track-underflow', 'lpage-negative', 'lpage-mixed-flag-flip', 'write-tracking-disabled', 'kvm-bug'];
 /** A kernel WARN: the kernel prints a backtrace and carries on, and so does the model (spec 8). */
 export interface Warn extends Base<'warn'> {
   readonly kind: WarnKind;
@@ -127,6 +166,8 @@ export interface Warn extends Base<'warn'> {
   readonly index?: number;
   /** The counter's value when it fired (after the step for lpage-negative, before it otherwise). */
   readonly value?: number;
+  /** Whether the kernel prints it: always for WARN_ON, the first at its site for WARN_ON_ONCE (v2). */
+  readonly printed: boolean;
 }
 
 /** An SPTE is named by its address space, level and the first gfn it maps. */
@@ -183,6 +224,8 @@ export interface FaultResolved extends Base<'fault'> {
   readonly write: boolean;
   readonly present: boolean;
   readonly outcome: FaultOutcome;
+  /** The host page is mapped writable (a never-written anonymous page is the read-only zero page; v2). */
+  readonly hostWritable: boolean;
 }
 /**
  * One page-sized chunk of a write. `outcome`: `direct` through a writable SPTE, `emulated` by
@@ -238,7 +281,11 @@ export type PageTrackEvent =
   | FaultResolved
   | WriteDone
   | NotificationDelivered
-  | TrackQueried;
+  | TrackQueried
+  | RemoveRegionNotified
+  | WriteTrackingEnabled
+  | VmBugged
+  | VmDestroyed;
 
 export type EventType = PageTrackEvent['type'];
 export type EventOf<T extends EventType> = Extract<PageTrackEvent, { type: T }>;
@@ -247,20 +294,20 @@ export type EventBody<T extends EventType> = Omit<EventOf<T>, 'seq' | 'cmd' | 'v
 
 /** The schema version of each event type; bump one when its shape changes (and upcast on read). */
 export const EVENT_VERSIONS: { readonly [T in EventType]: number } = Object.freeze({
-  'vm-created': 1,
+  'vm-created': 2,
   command: 1,
   'command-rejected': 1,
   'memslot-created': 1,
   'lpage-guard': 1,
   'memslot-flags-changed': 1,
-  'memslot-moved': 1,
+  'memslot-moved': 2,
   'memslot-deleted': 1,
   'mmu-zapped-all': 1,
   'slot-flush-notified': 1,
   'memslot-change-failed': 1,
   'track-count-step': 1,
   'lpage-step': 1,
-  warn: 1,
+  warn: 2,
   'spte-installed': 1,
   'spte-zapped': 1,
   'spte-write-protected': 1,
@@ -270,9 +317,13 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = Object.free
   'sp-write-flooding': 1,
   'notifier-registered': 1,
   'notifier-unregistered': 1,
-  fault: 1,
+  fault: 2,
   write: 1,
   notification: 1,
   'track-queried': 1,
+  'remove-region-notified': 1,
+  'write-tracking-enabled': 1,
+  'vm-bugged': 1,
+  'vm-destroyed': 1,
 });
 export const EVENT_TYPES = Object.keys(EVENT_VERSIONS) as EventType[];

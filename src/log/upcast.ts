@@ -2,7 +2,7 @@
  * Schema evolution: when an event type's shape changes, its version in EVENT_VERSIONS goes up and
  * the old version is registered here with its field order (to decode its lines) and an upcaster
  * to the next version, so old logs stay readable forever (test/fixtures holds a log of every
- * released format). Every type is at version 1 so far.
+ * released format).
  */
 import { EVENT_VERSIONS, type EventType } from '../events/types.js';
 import type { Invalid } from './validate.js';
@@ -17,7 +17,16 @@ export interface OldVersion {
 /** type → old version → how to read and upcast it */
 export type UpcasterRegistry = Readonly<Record<string, Readonly<Record<number, OldVersion>>>>;
 
-export const UPCASTERS: UpcasterRegistry = Object.freeze({});
+/**
+ * Version 1 of four types, as logs written before the 5.7-6.9 profiles hold them: every v1 log
+ * was written under linux-4.6 or linux-4.19, so the new fields take those profiles' values.
+ */
+export const UPCASTERS: UpcasterRegistry = Object.freeze({
+  'vm-created': { 1: { fields: ['profile', 'addressSpaces'], upcast: (e) => ({ ...e, v: 2, tdp: true, externalWriteTracking: false }) } },
+  'memslot-moved': { 1: { fields: ['as', 'slot', 'base', 'old'], upcast: (e) => ({ ...e, v: 2, arrays: 'carried' }) } },
+  warn: { 1: { fields: ['kind', 'fn', 'as', 'slot', 'gfn', 'mode', 'user', 'level', 'index', 'value'], upcast: (e) => ({ ...e, v: 2, printed: true }) } },
+  fault: { 1: { fields: ['as', 'gfn', 'write', 'present', 'outcome'], upcast: (e) => ({ ...e, v: 2, hostWritable: true }) } },
+});
 
 /** Brings `e` to its type's current version, or says why it cannot. */
 export function upcast(e: Record<string, unknown>, registry: UpcasterRegistry): Record<string, unknown> | Invalid {

@@ -58,15 +58,19 @@ const delta = oneOf([1, -1]);
 
 /** Field checks per event type; `?` marks an optional field. Unknown fields are errors. */
 const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
-  'vm-created': { profile: str, addressSpaces: range(ADDRESS_SPACES, ADDRESS_SPACES) },
+  'vm-created': { profile: str, addressSpaces: range(ADDRESS_SPACES, ADDRESS_SPACES), tdp: bool, externalWriteTracking: bool },
   command: { command: commandRecord, 'file?': path, 'line?': nat },
   'command-rejected': { 'op?': note, 'field?': note, reason: note, 'input?': withTest((v) => (typeof v === 'string' && v.length <= MAX_TEXT ? undefined : `must be a string of at most ${MAX_TEXT} characters, got ${show(v)}`), `(typeof x === 'string' && x.length <= ${MAX_TEXT})`), 'file?': path, 'line?': nat },
   'memslot-created': { as, slot, base: gfn, npages: range(1, MEM_MAX_NR_PAGES), flags: range(0, VALID_MEMSLOT_FLAGS), uaddr: nat },
   'lpage-guard': { as, slot, level: range(2, 3), from: nat, to: nat, why: oneOf(['base-misaligned', 'end-misaligned', 'uaddr-misaligned']) },
   'memslot-flags-changed': { as, slot, flags: range(0, VALID_MEMSLOT_FLAGS), old: range(0, VALID_MEMSLOT_FLAGS) },
-  'memslot-moved': { as, slot, base: gfn, old: gfn },
+  'memslot-moved': { as, slot, base: gfn, old: gfn, arrays: oneOf(['carried', 'fresh']) },
+  'remove-region-notified': { node: str, as, slot, gfn, npages: range(1, MEM_MAX_NR_PAGES) },
+  'write-tracking-enabled': { reason: oneOf(['shadow-root', 'external-user']), bytes: nat },
+  'vm-bugged': { fn: str, reason: note },
+  'vm-destroyed': { registered: nat },
   'memslot-deleted': { as, slot },
-  'mmu-zapped-all': { reason: oneOf(['memslot-delete', 'memslot-move']) },
+  'mmu-zapped-all': { reason: oneOf(['memslot-delete', 'memslot-move', 'zap-all', 'vm-destroy']) },
   'slot-flush-notified': { node: str, as, slot },
   'memslot-change-failed': { as, slot, op: oneOf(['memslot-delete', 'memslot-move']) },
   'track-count-step': { as, slot, gfn, mode: range(0, 0), user: str, delta, count: range(0, USHRT_MAX, 'a count') },
@@ -74,6 +78,7 @@ const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   warn: {
     kind: oneOf(WARN_KINDS),
     fn: str,
+    printed: bool,
     'as?': as,
     'slot?': slot,
     'gfn?': gfn,
@@ -92,7 +97,7 @@ const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'sp-write-flooding': { sp: range(1, Number.MAX_SAFE_INTEGER), count: nat },
   'notifier-registered': { node: str },
   'notifier-unregistered': { node: str },
-  fault: { as, gfn, write: bool, present: bool, outcome: oneOf(['mapped', 'emulate', 'mmio']) },
+  fault: { as, gfn, write: bool, present: bool, outcome: oneOf(['mapped', 'emulate', 'mmio']), hostWritable: bool },
   write: { as, gpa: range(0, GFN_LIMIT * PAGE_SIZE - 1), bytes: range(1, PAGE_SIZE), via: oneOf(WRITE_VIAS), outcome: oneOf(['direct', 'emulated', 'mmio', 'blind']) },
   notification: { node: str, as, gpa: range(0, GFN_LIMIT * PAGE_SIZE - 1), bytes: range(1, PAGE_SIZE) },
   'track-queried': { as, gfn, mode: range(-(2 ** 31), 2 ** 31 - 1), active: bool },
@@ -126,7 +131,7 @@ const COMPILED = new Map<string, ShapeCheck>(
 interface SlotInfo {
   base: number;
   readonly npages: number;
-  readonly entries: readonly [number, number];
+  entries: readonly [number, number];
 }
 
 /** The reason an event is invalid, and the field to blame. */
@@ -235,9 +240,16 @@ export class EventValidator {
         const s = this.slot(e.as, e.slot);
         if (!s) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };
         if (s.base !== e.old) return { field: 'old', reason: `the slot's base is ${hex(s.base)}, not ${hex(e.old)}` };
+        if (e.base + s.npages > GFN_LIMIT) return { field: 'base', reason: 'the slot runs past the 2^40 gfn limit' };
         s.base = e.base;
+        // Fresh arrays are sized for the new base; carried ones keep their sizes (spec 1.5).
+        if (e.arrays === 'fresh') s.entries = [lpageCount(e.base, s.npages, 2), lpageCount(e.base, s.npages, 3)];
         return undefined;
       }
+      case 'vm-destroyed':
+        this.slots.clear();
+        this.liveSps.clear();
+        return undefined;
       case 'memslot-flags-changed':
       case 'memslot-deleted': {
         if (!this.slot(e.as, e.slot)) return { field: 'slot', reason: `memslot ${e.slot} of address space ${e.as} does not exist at this point` };

@@ -104,11 +104,25 @@ export class MemslotProjection {
     });
   }
 
-  /** 4.6: arrays carried over unchanged, indexes now relative to the new base (spec 1.5, B14). */
+  /**
+   * 'carried' (<= 5.6): the arrays move unchanged, indexes now relative to the new base (spec 1.5,
+   * B14); 'fresh' (>= 5.7): zeroed arrays sized for the new base, born with this event (its
+   * guards follow as lpage-guard events).
+   */
   onMoved(e: MemslotMoved): void {
+    if (e.arrays === 'fresh') {
+      const s = this.must(e.as, e.slot);
+      this.slots.set(slotKey(e.as, e.slot), newSlot(s.as, s.id, e.base, s.npages, s.flags, s.uaddr, e.seq, this.modes));
+      return;
+    }
     this.replace(e.as, e.slot, (d) => {
       d.base = e.base;
     });
+  }
+
+  /** kvm_destroy_vm frees every memslot and its arrays. */
+  onVmDestroyed(): void {
+    this.slots.clear();
   }
 
   onDeleted(e: MemslotDeleted): void {

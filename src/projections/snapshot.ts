@@ -21,8 +21,22 @@ export interface StateSnapshot {
   readonly notifications: number;
   /** track_flush_slot deliveries (linux-4.19 and later). */
   readonly slotFlushes: number;
+  /** track_remove_region deliveries (linux-6.6 and later). */
+  readonly regionRemovals: number;
   /** Per user, accepted adds minus accepted removes, by user name. */
   readonly balances: Readonly<Record<string, number>>;
+  readonly vm: VmSnapshot;
+}
+
+export interface VmSnapshot {
+  readonly tdp: boolean;
+  readonly externalWriteTracking: boolean;
+  /** Whether the gfn_track arrays exist (spec 1.6) and the kernel memory they take: 2 bytes per page of every slot. */
+  readonly writeTracking: { readonly enabled: boolean; readonly bytes: number };
+  /** KVM_BUG_ON: where, why, and the command. */
+  readonly bugged?: { readonly fn: string; readonly reason: string; readonly cmd: number };
+  /** The command that destroyed the VM. */
+  readonly destroyed?: number;
 }
 
 export interface SlotSnapshot {
@@ -68,6 +82,21 @@ export function snapshot(state: PageTrackState, modeNames: readonly string[]): S
     warns: { ...t.warns },
     notifications: t.notifications,
     slotFlushes: t.slotFlushes,
+    regionRemovals: t.regionRemovals,
     balances: Object.fromEntries([...t.balances].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    vm: vmSnapshot(state),
+  };
+}
+
+function vmSnapshot(state: PageTrackState): VmSnapshot {
+  const v = state.vm;
+  let pages = 0;
+  for (const s of state.memslots.slots.values()) pages += s.npages;
+  return {
+    tdp: v.tdp,
+    externalWriteTracking: v.externalWriteTracking,
+    writeTracking: { enabled: v.writeTrackingEnabled, bytes: v.writeTrackingEnabled ? pages * 2 : 0 },
+    ...(v.bugged ? { bugged: { ...v.bugged } } : {}),
+    ...(v.destroyed !== undefined ? { destroyed: v.destroyed } : {}),
   };
 }

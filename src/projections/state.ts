@@ -5,6 +5,7 @@ import { NotifierProjection } from './notifiers.js';
 import { ShadowPageProjection } from './shadow-pages.js';
 import { SpteProjection } from './sptes.js';
 import { TallyProjection } from './tallies.js';
+import { VmProjection } from './vm-state.js';
 
 /**
  * All projections of one VM, derived from events alone. The live VM applies each event here as
@@ -17,11 +18,13 @@ export class PageTrackState {
   readonly shadowPages = new ShadowPageProjection();
   readonly notifiers = new NotifierProjection();
   readonly tallies = new TallyProjection();
+  readonly vm: VmProjection;
   profile: string;
 
   constructor(profile: KernelProfile) {
     this.profile = profile.name;
     this.memslots = new MemslotProjection(profile.trackModes.length);
+    this.vm = new VmProjection(profile);
   }
 
   /** Applies a batch in order; the replay hot path (the position is set once, from the last event). */
@@ -73,7 +76,7 @@ export class PageTrackState {
         return;
       case 'warn':
         t.warns[e.kind]++;
-        return;
+        return this.vm.onWarn(e);
       case 'sp-created':
         return this.shadowPages.onCreated(e);
       case 'sp-zapped':
@@ -100,13 +103,23 @@ export class PageTrackState {
         return this.notifiers.onUnregistered(e);
       case 'vm-created':
         this.profile = e.profile;
-        return;
+        return this.vm.onCreated(e);
+      case 'write-tracking-enabled':
+        return this.vm.onEnabled();
+      case 'vm-bugged':
+        return this.vm.onBugged(e);
+      case 'vm-destroyed':
+        this.vm.onDestroyed(e);
+        return this.memslots.onVmDestroyed();
       case 'slot-flush-notified':
         t.slotFlushes++;
         return;
       case 'mmu-zapped-all':
       case 'track-queried':
       case 'memslot-change-failed':
+        return;
+      case 'remove-region-notified':
+        t.regionRemovals++;
         return;
     }
   }

@@ -62,7 +62,7 @@ const mode = z
     if (!Number.isSafeInteger(v)) ctx.addIssue({ code: 'custom', message: `must be an integer mode, got ${show(v)}` });
     return v;
   })
-  .default(0);
+  .optional();
 
 const hostLevel = int('a host mapping level', 1, MAX_MAPPING_LEVEL).default(MAX_MAPPING_LEVEL);
 
@@ -95,7 +95,7 @@ const SCHEMAS = {
   }),
   'sp-zap': z.strictObject({ op: z.literal('sp-zap'), sp: int('a shadow page id', 1, Number.MAX_SAFE_INTEGER) }),
   'sp-use': z.strictObject({ op: z.literal('sp-use'), sp: int('a shadow page id', 1, Number.MAX_SAFE_INTEGER) }),
-  fault: z.strictObject({ op: z.literal('fault'), as, gfn, write: bool('write'), hostLevel }),
+  fault: z.strictObject({ op: z.literal('fault'), as, gfn, write: bool('write'), hostLevel, hostWritable: bool('hostWritable').optional() }),
   write: z.strictObject({
     op: z.literal('write'),
     as,
@@ -106,6 +106,8 @@ const SCHEMAS = {
   }),
   'notifier-register': z.strictObject({ op: z.literal('notifier-register'), node: name('a node id') }),
   'notifier-unregister': z.strictObject({ op: z.literal('notifier-unregister'), node: name('a node id') }),
+  'zap-all': z.strictObject({ op: z.literal('zap-all') }),
+  'vm-destroy': z.strictObject({ op: z.literal('vm-destroy') }),
 } as const;
 
 export type ParseResult =
@@ -140,6 +142,8 @@ function normalise(d: Record<string, unknown>): Command {
   if (d.op === 'memslot-create' && d.uaddr === undefined) d.uaddr = (d.base as number) * PAGE_SIZE;
   if (d.op === 'sp-create' && d.vcpuAs === undefined) d.vcpuAs = d.as;
   if ((d.op === 'track-add' || d.op === 'track-remove') && d.slot === undefined) delete d.slot;
+  if ((d.op === 'track-add' || d.op === 'track-remove' || d.op === 'is-active') && d.mode === undefined) delete d.mode;
+  if (d.op === 'fault' && d.hostWritable === undefined) delete d.hostWritable;
   if ((d.op === 'memslot-delete' || d.op === 'memslot-move') && !d.prepareFails) delete d.prepareFails;
   return d as unknown as Command;
 }

@@ -2,20 +2,27 @@ import { HUGE_LEVELS } from '../constants.js';
 import { frameOf, gfnToIndex, pagesPerLevel } from '../gfn.js';
 import type { SlotState } from '../../projections/memslots.js';
 import type { KernelContext } from './context.js';
+import { kernelWarn } from './warn.js';
+
+/** KVM_LPAGE_MIXED_FLAG, bit 31 of disallow_lpage (6.8+). */
+const MIXED_FLAG = 0x80000000;
 
 /**
  * update_gfn_disallow_lpage_count (spec 1.3): at each huge level the counter of gfn's frame
- * moves by `delta`; 4.6 applies the step and then WARNs if it went negative (B4).
+ * moves by `delta`, always; then <= 6.6 WARNs if it went negative (B4; WARN_ON_ONCE in 6.6),
+ * 6.8+ WARN_ON_ONCE((old ^ new) & KVM_LPAGE_MIXED_FLAG) (0 -> -1 and -1 -> 0 warn, -1 -> -2 does not).
  */
 export function updateDisallowLpage(k: KernelContext, slot: SlotState, gfn: number, delta: 1 | -1): void {
   for (const level of HUGE_LEVELS) {
     const index = gfnToIndex(gfn, slot.base, level);
     const arr = slot.lpage[level - 2]!;
-    const value = (arr[index] ?? 0) + delta;
+    const old = arr[index] ?? 0;
+    const value = old + delta;
     k.emit('lpage-step', { as: slot.as, slot: slot.id, level, index, gfn, delta, value });
-    if (value < 0) {
-      k.emit('warn', {
-        kind: 'lpage-negative',
+    const mixed = k.profile.lpageWarn === 'mixed-flag-flip';
+    if (mixed ? ((old ^ value) & MIXED_FLAG) !== 0 : value < 0) {
+      kernelWarn(k, k.profile.warnOnce, {
+        kind: mixed ? 'lpage-mixed-flag-flip' : 'lpage-negative',
         fn: 'update_gfn_disallow_lpage_count',
         as: slot.as,
         slot: slot.id,

@@ -17,8 +17,10 @@ export interface NodeKernelApi {
 export interface NodeHandler {
   /** track_write, after the emulated write reached memory. */
   trackWrite?(write: { readonly as: number; readonly gpa: number; readonly bytes: number }, api: NodeKernelApi): void;
-  /** track_flush_slot (linux-4.19), before a DELETE or MOVE of the slot. */
+  /** track_flush_slot (linux-4.19 to 6.5), before a DELETE or MOVE of the slot. */
   trackFlushSlot?(slot: { readonly as: number; readonly id: number; readonly base: number; readonly npages: number }, api: NodeKernelApi): void;
+  /** track_remove_region(gfn, nr_pages) (6.6+), after a DELETE committed: the counters go with the slot. */
+  trackRemoveRegion?(slot: { readonly as: number; readonly id: number; readonly base: number; readonly npages: number }, api: NodeKernelApi): void;
 }
 
 export function nodeApi(k: KernelContext, node: string): NodeKernelApi {

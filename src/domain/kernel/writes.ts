@@ -9,8 +9,10 @@ const gfnOf = (gpa: number): number => Math.floor(gpa / 2 ** PAGE_SHIFT);
 
 /**
  * emulator_write_phys for one page chunk (spec 5.3): the write lands if a writable slot holds
- * it, then kvm_page_track_write calls every registered node, newest first, tracked or not (B23).
- * Outside any slot or on a read-only slot the write fails, nobody is told, and it goes to MMIO.
+ * it, then kvm_page_track_write calls every registered node, newest first, tracked or not (B23);
+ * KVM's own handler runs as the last node (<= 6.5) or is called directly after them (6.6+
+ * page_track.h: __kvm_page_track_write, then kvm_mmu_track_write). Outside any slot or on a
+ * read-only slot the write fails, nobody is told, and it goes to MMIO.
  */
 export function emulatorWritePhys(k: KernelContext, as: number, gpa: number, bytes: number, via: WriteVia): WriteOutcome {
   const slot = k.state.memslots.find(as, gfnOf(gpa));
@@ -25,6 +27,7 @@ export function emulatorWritePhys(k: KernelContext, as: number, gpa: number, byt
     if (node === KVM_MMU_NODE) kvmMmuPteWrite(k, gpa, bytes);
     else k.handlers.get(node)?.trackWrite?.({ as, gpa, bytes }, nodeApi(k, node));
   }
+  if (!k.profile.kvmNode) kvmMmuPteWrite(k, gpa, bytes);
   return 'emulated';
 }
 
