@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LINUX_4_6, getProfile } from '../src/domain/profile.js';
+import { LINUX_4_6, PROFILES, getProfile } from '../src/domain/profile.js';
 import { PageTrackVm } from '../src/domain/vm.js';
 import { InMemoryEventLog, teeSinks } from '../src/events/event-log.js';
 import type { PageTrackEvent } from '../src/events/types.js';
@@ -13,7 +13,7 @@ import { PageTrackState } from '../src/projections/state.js';
 import { loadIndex } from '../src/timetravel/log-index.js';
 import { parsePosition } from '../src/timetravel/position.js';
 import { TimeMachine } from '../src/timetravel/time-machine.js';
-import { scriptArb } from './arbitraries.js';
+import { scriptArb, vmOptionsArb } from './arbitraries.js';
 import { cmd } from './helpers.js';
 
 let dir: string;
@@ -22,11 +22,11 @@ beforeAll(() => {
 });
 
 let n = 0;
-async function logOf(script: Array<Record<string, unknown>>, profile = 'linux-4.6'): Promise<{ path: string; events: readonly PageTrackEvent[] }> {
+async function logOf(script: Array<Record<string, unknown>>, profile = 'linux-4.6', o: { tdp?: boolean; externalWriteTracking?: boolean } = {}): Promise<{ path: string; events: readonly PageTrackEvent[] }> {
   const path = join(dir, `p${n++}.log`);
   const writer = LogWriter.create(path, profile, '2026-01-01T00:00:00.000Z');
   const mem = new InMemoryEventLog();
-  const vm = new PageTrackVm({ profile, log: teeSinks(writer, mem) });
+  const vm = new PageTrackVm({ profile, log: teeSinks(writer, mem), ...o });
   for (const c of script) vm.execute(cmd(c));
   await writer.close();
   return { path, events: mem.events };
@@ -46,8 +46,8 @@ const snap = (s: PageTrackState) => snapshot(s, LINUX_4_6.trackModes);
 describe('seek (fast-check)', () => {
   it('every seek, in any order, gives exactly the state of a from-scratch replay to the same point', async () => {
     await fc.assert(
-      fc.asyncProperty(scriptArb, fc.array(fc.nat(), { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom('linux-4.6', 'linux-4.19'), async (script, targets, interval, profile) => {
-        const { path, events } = await logOf(script, profile);
+      fc.asyncProperty(scriptArb, fc.array(fc.nat(), { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom(...PROFILES.keys()), vmOptionsArb, async (script, targets, interval, profile, o) => {
+        const { path, events } = await logOf(script, profile, o);
         const tm = await TimeMachine.open(path, { interval, rebuild: true, chunkBytes: 256 });
           expect(tm.index.checkpoints.length).toBeGreaterThanOrEqual(Math.min(3, Math.floor(events.length / (interval + 8))));
         for (const t0 of targets) {
@@ -56,14 +56,14 @@ describe('seek (fast-check)', () => {
           expect(tm.seq).toBe(t);
           expect(snap(tm.state)).toEqual(snap(replayTo(events, t, profile)));
           for (const s of tm.state.memslots.slots.values()) {
-            const r = replayTo(events, t).memslots.get(s.as, s.id)!;
+            const r = replayTo(events, t, profile).memslots.get(s.as, s.id)!;
             expect(s.track[0]).toEqual(r.track[0]);
             expect(s.lpage[0]).toEqual(r.lpage[0]);
             expect(s.lpage[1]).toEqual(r.lpage[1]);
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 240 },
     );
   });
 });

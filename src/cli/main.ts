@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { getProfile } from '../domain/profile.js';
+import { DEFAULT_PROFILE, getProfile } from '../domain/profile.js';
+import { type ProfileOpts, profileFrom } from './profile-options.js';
 import { PageTrackVm } from '../domain/vm.js';
 import { LogError } from '../log/format.js';
 import { LogReader } from '../log/reader.js';
@@ -14,6 +15,7 @@ import { progressBar } from './progress.js';
 import { addDebugCommand } from './debug.js';
 import { addAuditCommand } from './audit-command.js';
 import { addSimulateCommand } from './simulate-command.js';
+import { addProfileCommands } from './profiles-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
@@ -41,15 +43,19 @@ program
   .argument('<script>', 'NDJSON command script')
   .option('--log <file>', 'write the event log here')
   .option('--append', 'continue the log at --log (repairing a cut-off tail) instead of replacing it')
-  .option('--profile <name>', 'kernel profile (for a new log)', 'linux-4.6')
+  .option('--profile <name>', 'kernel profile for a new log (default linux-4.6; `pagetrack profiles` lists them)')
+  .option('--kernel <version>', 'pick the profile that covers this kernel version, e.g. 6.18.44')
+  .option('--shadow-paging', 'the host runs KVM without TDP (tdp_enabled = 0): write tracking is always on (5.16+)')
+  .option('--external-write-tracking', 'the kernel is built with CONFIG_KVM_EXTERNAL_WRITE_TRACKING (KVMGT selects it)')
   .option('--quiet', 'print only rejections and the summary')
-  .action(async (script: string, opts: { log?: string; append?: boolean; profile: string; quiet?: boolean }) => {
+  .action(async (script: string, opts: ProfileOpts & { log?: string; append?: boolean; quiet?: boolean; shadowPaging?: boolean; externalWriteTracking?: boolean }) => {
     // The script must be readable before any log is touched.
     await (await openInput(script, 'script', ['regular', 'fifo'])).fh.close();
     let writer: LogWriter | null = null;
     let vm: PageTrackVm;
     if (opts.append) {
       if (!opts.log) throw new UsageError('--append needs --log');
+      if (opts.profile || opts.kernel || opts.shadowPaging || opts.externalWriteTracking) throw new UsageError('--append continues the log under the profile and VM options it was created with');
       // Validate the whole log first (a bad log is refused untouched), then repair a dead
       // writer's cut-off last line and go on from the state the log proves.
       const { state } = await loadState(opts.log, {}, opts.quiet);
@@ -58,9 +64,9 @@ program
       if (opened.tail.repairedBytes) console.error(`pagetrack: ${opts.log}: removed a cut-off last line (${opened.tail.repairedBytes} bytes) before appending`);
       vm = new PageTrackVm({ profile: opened.tail.header.profile, log: writer, resume: { state, seq: opened.tail.lastSeq, cmd: opened.tail.lastCmd } });
     } else {
-      const profile = getProfile(opts.profile);
+      const profile = profileFrom(opts) ?? DEFAULT_PROFILE;
       writer = opts.log ? LogWriter.create(opts.log, profile.name) : null;
-      vm = new PageTrackVm({ profile, log: writer });
+      vm = new PageTrackVm({ profile, log: writer, tdp: !opts.shadowPaging, externalWriteTracking: opts.externalWriteTracking === true });
     }
     let rejected = 0;
     const first = vm.commandCount;
@@ -143,6 +149,7 @@ addTimeTravelCommands(program);
 addDebugCommand(program);
 addAuditCommand(program);
 addSimulateCommand(program);
+addProfileCommands(program);
 
 installLastResort();
 program.parseAsync().catch(exitWithError);

@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { PageTrackVm } from '../domain/vm.js';
 import { LogWriter } from '../log/writer.js';
-import { INJECTABLE, type InjectedBug, WORKLOADS } from '../workloads/index.js';
+import { INJECTABLE, type InjectedBug, WORKLOADS, workloadProfile } from '../workloads/index.js';
+import { type ProfileOpts, profileFrom, withProfileOptions } from './profile-options.js';
 import { progressBar } from './progress.js';
 import { UsageError, parseInt10 } from './timetravel-commands.js';
 
@@ -9,7 +10,7 @@ export const DEFAULT_EVENTS = 300_000;
 export const defaultLogPath = (name: string) => `pagetrack-out/${name}.log.ndjson`;
 
 export function addSimulateCommand(program: Command): void {
-  program
+  const cmd = program
     .command('simulate')
     .description(`run a workload through the model and write its log: ${WORKLOADS.map((w) => w.name).join(', ')}`)
     .argument('[name]', 'workload', 'shadow-mmu')
@@ -17,14 +18,16 @@ export function addSimulateCommand(program: Command): void {
     .option('--seed <N>', 'seed: the same seed gives the same log', parseInt10('--seed'), 1)
     .option('--events <N>', 'size: stop after about N events', parseInt10('--events'), DEFAULT_EVENTS)
     .addOption(new Option('--inject <bug>', 'inject a classic bug for the audit to find').choices([...INJECTABLE]))
-    .option('--quiet', 'no progress bar')
-    .action(async (name: string, o: { out?: string; seed: number; events: number; inject?: InjectedBug; quiet?: boolean }) => {
+    .option('--quiet', 'no progress bar');
+  withProfileOptions(cmd, "default: the workload's own, see the README").action(
+    async (name: string, o: ProfileOpts & { out?: string; seed: number; events: number; inject?: InjectedBug; quiet?: boolean }) => {
       const w = WORKLOADS.find((x) => x.name === name);
       if (!w) throw new UsageError(`unknown workload '${name}' (one of: ${WORKLOADS.map((x) => x.name).join(', ')})`);
       if (o.events < 1) throw new InvalidArgumentError('--events must be at least 1');
+      const profile = workloadProfile(w, profileFrom(o));
       const out = o.out ?? defaultLogPath(name);
-      const writer = LogWriter.create(out, w.profile);
-      const vm = new PageTrackVm({ profile: w.profile, log: writer });
+      const writer = LogWriter.create(out, profile.name);
+      const vm = new PageTrackVm({ profile, log: writer, ...w.vm });
       const bar = progressBar(name, { quiet: o.quiet });
       const started = performance.now();
       let r;
@@ -35,11 +38,12 @@ export function addSimulateCommand(program: Command): void {
         await writer.close();
       }
       const s = (performance.now() - started) / 1000;
-      console.log(`${name} (${w.profile}, seed ${o.seed}${o.inject ? `, injected ${o.inject} at c${r.injected?.cmd}` : ''}): ${r.commands} commands, ${r.events} events in ${s.toFixed(2)} s; log: ${out}`);
+      console.log(`${name} (${profile.name}, seed ${o.seed}${o.inject ? `, injected ${o.inject} at c${r.injected?.cmd}` : ''}): ${r.commands} commands, ${r.events} events in ${s.toFixed(2)} s; log: ${out}`);
       console.log('next:');
       console.log(`  npx pagetrack audit ${out}`);
       console.log(`  npx pagetrack state ${out} --at c${Math.floor(r.commands / 2)}`);
       console.log(`  npx pagetrack bisect ${out} --between-commands --when 'warns() > 0 || writable_tracked() > 0'`);
       console.log(`  npx pagetrack debug ${out}`);
-    });
+    },
+  );
 }

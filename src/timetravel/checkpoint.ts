@@ -25,11 +25,20 @@ export interface SmallState {
     readonly tlbFlushes: number;
     readonly notifications: number;
     readonly slotFlushes: number;
+    readonly regionRemovals: number;
     readonly commands: number;
     readonly rejected: number;
     readonly lastSeq: number;
     readonly lastCmd: number;
     readonly balances: ReadonlyArray<readonly [string, number]>;
+  };
+  readonly vm: {
+    readonly tdp: boolean;
+    readonly externalWriteTracking: boolean;
+    readonly writeTrackingEnabled: boolean;
+    readonly bugged: { readonly fn: string; readonly reason: string; readonly cmd: number } | undefined;
+    readonly destroyed: number | undefined;
+    readonly warnSites: readonly string[];
   };
 }
 
@@ -128,11 +137,20 @@ function saveSmall(state: PageTrackState): SmallState {
       tlbFlushes: t.tlbFlushes,
       notifications: t.notifications,
       slotFlushes: t.slotFlushes,
+      regionRemovals: t.regionRemovals,
       commands: t.commands,
       rejected: t.rejected,
       lastSeq: t.lastSeq,
       lastCmd: t.lastCmd,
       balances: [...t.balances],
+    },
+    vm: {
+      tdp: state.vm.tdp,
+      externalWriteTracking: state.vm.externalWriteTracking,
+      writeTrackingEnabled: state.vm.writeTrackingEnabled,
+      bugged: state.vm.bugged,
+      destroyed: state.vm.destroyed,
+      warnSites: [...state.vm.warnSites],
     },
   };
 }
@@ -215,12 +233,21 @@ export class CheckpointRestorer {
     t.tlbFlushes = small.tallies.tlbFlushes;
     t.notifications = small.tallies.notifications;
     t.slotFlushes = small.tallies.slotFlushes;
+    t.regionRemovals = small.tallies.regionRemovals;
     t.commands = small.tallies.commands;
     t.rejected = small.tallies.rejected;
     t.lastSeq = small.tallies.lastSeq;
     t.lastCmd = small.tallies.lastCmd;
     t.balances.clear();
     for (const [u, n] of small.tallies.balances) t.balances.set(u, n);
+    const v = state.vm;
+    v.tdp = small.vm.tdp;
+    v.externalWriteTracking = small.vm.externalWriteTracking;
+    v.writeTrackingEnabled = small.vm.writeTrackingEnabled;
+    v.bugged = small.vm.bugged;
+    v.destroyed = small.vm.destroyed;
+    v.warnSites.clear();
+    for (const site of small.vm.warnSites) v.warnSites.add(site);
   }
 
   /** A checkpoint's SPTEs as a map, built on first use (one kept at a time). */

@@ -26,11 +26,11 @@ import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.
 import { indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 5;
+export const INDEX_VERSION = 6;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
 /** The file starts with this magic, then the 32-byte HMAC of the rest, then the v8-serialised index. */
-const MAGIC = Buffer.from('PTIDX5\n\0', 'latin1');
+const MAGIC = Buffer.from('PTIDX6\n\0', 'latin1');
 const MAC_BYTES = 32;
 
 export interface LogIdentity {
@@ -282,6 +282,7 @@ export function shapeProblem(index: LogIndex): string | undefined {
     }
     if (!(small.sptes instanceof Float64Array) || small.sptes.length % 2 !== 0 || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
     if (!Array.isArray(small.notifiers) || typeof small.tallies !== 'object' || small.tallies === null) return `checkpoint ${i}'s notifiers or tallies are malformed`;
+    if (typeof small.vm !== 'object' || small.vm === null || !Array.isArray(small.vm.warnSites)) return `checkpoint ${i}'s VM state is malformed`;
     prev = cp;
   }
   return undefined;

@@ -10,17 +10,17 @@ export function inject(d: Driver, bug: InjectedBug, gfnInSlot0: number): number 
   switch (bug) {
     case 'unbalanced-remove': {
       // A remove with no add of its own: B2 at count 0, B1 when it takes another user's unit.
-      return d.run({ op: 'track-remove', user: 'buggy', as: 0, gfn: gfnInSlot0, mode: 0 }).cmd;
+      return d.run({ op: 'track-remove', user: 'buggy', as: 0, gfn: gfnInSlot0 }).cmd;
     }
     case 'leak-at-unregister': {
       d.run({ op: 'notifier-register', node: 'leaky' });
-      d.run({ op: 'track-add', user: 'leaky', as: 0, gfn: gfnInSlot0, mode: 0 });
+      d.run({ op: 'track-add', user: 'leaky', as: 0, gfn: gfnInSlot0 });
       return d.run({ op: 'notifier-unregister', node: 'leaky' }).cmd;
     }
     case 'late-registration': {
-      const at = d.run({ op: 'track-add', user: 'latecomer', as: 0, gfn: gfnInSlot0, mode: 0 }).cmd;
+      const at = d.run({ op: 'track-add', user: 'latecomer', as: 0, gfn: gfnInSlot0 }).cmd;
       d.run({ op: 'notifier-register', node: 'latecomer' });
-      d.run({ op: 'track-remove', user: 'latecomer', as: 0, gfn: gfnInSlot0, mode: 0 });
+      d.run({ op: 'track-remove', user: 'latecomer', as: 0, gfn: gfnInSlot0 });
       d.run({ op: 'notifier-unregister', node: 'latecomer' });
       return at;
     }
@@ -29,8 +29,8 @@ export function inject(d: Driver, bug: InjectedBug, gfnInSlot0: number): number 
       const slot = s.memslots.find(0, gfnInSlot0)!;
       const already = slot.track[0]![gfnInSlot0 - slot.base]!;
       let at = 0;
-      for (let i = already; i <= 0xffff; i++) at = d.run({ op: 'track-add', user: 'flood', as: 0, gfn: gfnInSlot0, mode: 0 }).cmd;
-      for (let i = already; i < 0xffff; i++) d.run({ op: 'track-remove', user: 'flood', as: 0, gfn: gfnInSlot0, mode: 0 });
+      for (let i = already; i <= 0xffff; i++) at = d.run({ op: 'track-add', user: 'flood', as: 0, gfn: gfnInSlot0 }).cmd;
+      for (let i = already; i < 0xffff; i++) d.run({ op: 'track-remove', user: 'flood', as: 0, gfn: gfnInSlot0 });
       d.run({ op: 'notifier-unregister', node: 'flood' });
       return at;
     }
@@ -40,7 +40,7 @@ export function inject(d: Driver, bug: InjectedBug, gfnInSlot0: number): number 
       const base = 0x7f000000;
       d.run({ op: 'memslot-create', as: 0, slot: id, base, npages: 16, flags: 0, uaddr: base * 4096 });
       d.run({ op: 'notifier-register', node: 'stale' });
-      d.run({ op: 'track-add', user: 'stale', as: 0, gfn: base + 3, mode: 0 });
+      d.run({ op: 'track-add', user: 'stale', as: 0, gfn: base + 3 });
       const at = d.run({ op: 'memslot-delete', as: 0, slot: id }).cmd;
       d.run({ op: 'notifier-unregister', node: 'stale' });
       return at;

@@ -27,7 +27,7 @@ export function introspection(vm: PageTrackVm, o: WorkloadOptions): WorkloadResu
   for (const r of [KERNEL_TEXT, CRITICAL]) {
     for (let g = r.base; g < r.base + r.pages; g++) {
       protectedSet.add(g);
-      d.run({ op: 'track-add', user: NODE, as: 0, gfn: g, mode: 0 });
+      d.run({ op: 'track-add', user: NODE, as: 0, gfn: g });
     }
   }
   const target = () => (d.chance(0.5) ? KERNEL_TEXT.base + d.pick(KERNEL_TEXT.pages) : CRITICAL.base + d.pick(CRITICAL.pages));
@@ -46,20 +46,20 @@ export function introspection(vm: PageTrackVm, o: WorkloadOptions): WorkloadResu
     } else if (r < 0.85) {
       d.run({ op: 'fault', as: 0, gfn: d.pick(RAM), write: d.chance(0.3), hostLevel: 2 });
     } else if (r < 0.93) {
-      d.run({ op: 'is-active', as: 0, gfn: target(), mode: 0 });
+      d.run({ op: 'is-active', as: 0, gfn: target() });
     } else {
       // Protection follows the guest: a page of module text comes and goes.
       const g = 0x5000 + d.pick(0x100);
       if (protectedSet.has(g)) {
         protectedSet.delete(g);
-        d.run({ op: 'track-remove', user: NODE, as: 0, gfn: g, mode: 0 });
+        d.run({ op: 'track-remove', user: NODE, as: 0, gfn: g });
       } else {
         protectedSet.add(g);
-        d.run({ op: 'track-add', user: NODE, as: 0, gfn: g, mode: 0 });
+        d.run({ op: 'track-add', user: NODE, as: 0, gfn: g });
       }
     }
   }
-  for (const g of [...protectedSet]) d.run({ op: 'track-remove', user: NODE, as: 0, gfn: g, mode: 0 });
+  for (const g of [...protectedSet]) d.run({ op: 'track-remove', user: NODE, as: 0, gfn: g });
   d.run({ op: 'notifier-unregister', node: NODE });
   vm.detach(NODE);
   return d.result(injected);

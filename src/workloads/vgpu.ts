@@ -1,7 +1,10 @@
 /**
- * vgpu (linux-4.19): a KVMGT-style external user (spec 5.6). It registers its node, write-tracks
- * the guest's GPU page-table (GTT) pages through its own dedup table, handles the writes it is
- * told of, drops its tracking in track_flush_slot when a memslot changes, and tears down.
+ * vgpu (linux-4.19 and later): a KVMGT-style external user (spec 5.6). It registers its node,
+ * write-tracks the guest's GPU page-table (GTT) pages through its own dedup table, handles the
+ * writes it is told of, and tears down. When the VMM changes the aperture slot, <= 6.5 KVMGT
+ * drops its tracking in track_flush_slot and the VMM moves the slot; 6.6+ refuses a MOVE while
+ * KVMGT is attached, so the VMM deletes and re-creates the slot and KVMGT drops only its table
+ * entries in track_remove_region (the counters go with the slot: kvmgt_page_track_remove_region).
  */
 import type { PageTrackVm } from '../domain/vm.js';
 import { Driver, type WorkloadOptions, type WorkloadResult } from './driver.js';
@@ -37,19 +40,23 @@ export function vgpu(vm: PageTrackVm, o: WorkloadOptions): WorkloadResult {
         }
       }
     },
+    trackRemoveRegion: (slot) => {
+      for (const g of [...table]) if (g >= slot.base && g < slot.base + slot.npages) drop(g);
+    },
   });
+  const removeRegion = vm.profile.removeRegionOnDelete;
   d.run({ op: 'notifier-register', node: NODE });
   const gttPage = () => (d.chance(0.8) ? 0x20000 + d.pick(0x400) : aperture + d.pick(APERTURE.npages));
   const protect = (g: number) => {
     if (table.has(g)) return;
     table.add(g);
     list.push(g);
-    d.run({ op: 'track-add', user: NODE, as: 0, gfn: g, mode: 0 });
+    d.run({ op: 'track-add', user: NODE, as: 0, gfn: g });
   };
   const unprotect = (g: number) => {
     if (!table.has(g)) return;
     drop(g);
-    d.run({ op: 'track-remove', user: NODE, as: 0, gfn: g, mode: 0 });
+    d.run({ op: 'track-remove', user: NODE, as: 0, gfn: g });
   };
   let injected: { bug: NonNullable<WorkloadOptions['inject']>; cmd: number } | undefined;
   while (!d.full) {
@@ -65,9 +72,14 @@ export function vgpu(vm: PageTrackVm, o: WorkloadOptions): WorkloadResult {
     } else if (r < 0.99) {
       d.run({ op: 'fault', as: 0, gfn: d.pick(RAM), write: d.chance(0.5), hostLevel: 2 });
     } else {
-      // The VMM moves the aperture (track_flush_slot first: the node drops its pages there).
+      // The VMM moves the aperture: <= 6.5 a MOVE (track_flush_slot first: the node drops its
+      // pages there); 6.6+ a DELETE (track_remove_region after it) and a CREATE at the new base.
       aperture = aperture === APERTURE.base ? APERTURE.base + 0x10000 : APERTURE.base;
-      d.run({ op: 'memslot-move', as: 0, slot: APERTURE.slot, base: aperture });
+      if (!removeRegion) d.run({ op: 'memslot-move', as: 0, slot: APERTURE.slot, base: aperture });
+      else {
+        d.run({ op: 'memslot-delete', as: 0, slot: APERTURE.slot });
+        d.run({ op: 'memslot-create', as: 0, slot: APERTURE.slot, base: aperture, npages: APERTURE.npages, flags: 0, uaddr: APERTURE.base * 4096 });
+      }
     }
   }
   // Teardown: kvmgt_guest_exit drops the table, then unregisters.
