@@ -16,6 +16,7 @@ import { addDebugCommand } from './debug.js';
 import { addAuditCommand } from './audit-command.js';
 import { addSimulateCommand } from './simulate-command.js';
 import { addProfileCommands } from './profiles-command.js';
+import { addIngestCommand } from './ingest-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
@@ -150,6 +151,7 @@ addDebugCommand(program);
 addAuditCommand(program);
 addSimulateCommand(program);
 addProfileCommands(program);
+addIngestCommand(program);
 
 installLastResort();
 program.parseAsync().catch(exitWithError);

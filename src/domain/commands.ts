@@ -17,6 +17,8 @@ export interface MemslotCreate {
   readonly flags: number;
   /** userspace_addr in bytes; only its alignment against base matters (spec 1.3). */
   readonly uaddr: number;
+  /** Ingest made this slot up from what the trace touches (no layout was given). */
+  readonly inferred?: boolean;
 }
 export interface MemslotDelete {
   readonly op: 'memslot-delete';
@@ -66,6 +68,8 @@ export interface SpCreate {
   readonly direct: boolean;
   /** The creating vCPU's address space (level-1 write-protect uses it, spec 5.1, B12); defaults to `as`. */
   readonly vcpuAs: number;
+  /** Ingest adopted a page the trace shows only in use or being zapped (it existed before the trace began). */
+  readonly inferred?: boolean;
 }
 /** A vCPU walk that uses an existing shadow page: clears its write-flooding count (spec 5.4). */
 export interface SpUse {
@@ -105,6 +109,19 @@ export interface NotifierChange {
   readonly op: 'notifier-register' | 'notifier-unregister';
   readonly node: string;
 }
+/** An SPTE as the kernel installed it (kvm_mmu_set_spte / kvm_tdp_mmu_spte_changed in a trace): not decided by the model. */
+export interface SpteSet {
+  readonly op: 'spte-set';
+  readonly as: number;
+  readonly gfn: number;
+  readonly level: number;
+  readonly writable: boolean;
+}
+/** A marker between steps (trace_marker in a trace). */
+export interface Mark {
+  readonly op: 'mark';
+  readonly text: string;
+}
 /** kvm_mmu_zap_all outside a memslot change: the MMU notifier's release (kvm_arch_flush_shadow_all). */
 export interface ZapAll {
   readonly op: 'zap-all';
@@ -128,7 +145,9 @@ export type Command =
   | Write
   | NotifierChange
   | ZapAll
-  | VmDestroy;
+  | VmDestroy
+  | SpteSet
+  | Mark;
 
 export type CommandOp = Command['op'];
 export const COMMAND_OPS: readonly CommandOp[] = [
@@ -148,4 +167,6 @@ export const COMMAND_OPS: readonly CommandOp[] = [
   'notifier-unregister',
   'zap-all',
   'vm-destroy',
+  'spte-set',
+  'mark',
 ];

@@ -17,14 +17,14 @@ import {
   PAGE_SIZE,
   VALID_MEMSLOT_FLAGS,
 } from './constants.js';
-import type { Command, Fault, IsActive, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpUse, SpZap, TrackChange, VmDestroy, Write, ZapAll } from './commands.js';
+import type { Command, Fault, IsActive, Mark, MemslotCreate, MemslotDelete, MemslotFlags, MemslotMove, NotifierChange, SpCreate, SpteSet, SpUse, SpZap, TrackChange, VmDestroy, Write, ZapAll } from './commands.js';
 import type { KernelProfile } from './profile.js';
 import { hex, lpageCount, splitAtPages } from './gfn.js';
 import { type KernelContext, Rejection } from './kernel/context.js';
 import { initialGuards } from './kernel/lpage.js';
 import { createShadowPage, enableWriteTracking, handleFault, prepareZapShadowPage, zapAll } from './kernel/mmu.js';
 import { TRACK_WRITE, isActive, trackAdd, trackRemove } from './kernel/page-track.js';
-import { flushRemoteTlbs } from './kernel/spte.js';
+import { flushRemoteTlbs, installSpte } from './kernel/spte.js';
 import { nodeApi } from './kernel/node-handlers.js';
 import { blindWrite, emulatorWritePhys, guestWrite } from './kernel/writes.js';
 import type { SlotState } from '../projections/memslots.js';
@@ -357,6 +357,28 @@ const notifierChange: Handler<NotifierChange> = {
   },
 };
 
+/** An SPTE the kernel installed, as a trace shows it (kernel-decided: the audit checks it, B5/B7). */
+const spteSet: Handler<SpteSet> = {
+  check(c, s) {
+    checkAs(c.as);
+    checkGfn(c.gfn);
+    int('level', c.level, 1, MAX_MAPPING_LEVEL, 'mapping level');
+    if (!s.memslots.find(c.as, c.gfn)) reject('gfn', `no memslot of address space ${c.as} holds gfn ${hex(c.gfn)}`);
+  },
+  run(c, k) {
+    installSpte(k, c.as, c.level, c.gfn - (c.gfn % 512 ** (c.level - 1)), c.writable);
+    return undefined;
+  },
+};
+
+const mark: Handler<Mark> = {
+  check() {},
+  run(c, k) {
+    k.emit('marked', { text: c.text });
+    return undefined;
+  },
+};
+
 /** kvm_mmu_zap_all (4.6/4.19: kvm_mmu_invalidate_zap_all_pages), as kvm_arch_flush_shadow_all calls it at the MMU notifier's release. */
 const zapAllCommand: Handler<ZapAll> = {
   check() {},
@@ -407,6 +429,8 @@ const HANDLERS: { readonly [Op in Command['op']]: Handler<CommandOf<Op>> } = {
   'notifier-unregister': notifierChange,
   'zap-all': zapAllCommand,
   'vm-destroy': vmDestroy,
+  'spte-set': spteSet,
+  mark,
 };
 
 export function handlerFor<C extends Command>(c: C): Handler<C> {

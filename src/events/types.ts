@@ -18,6 +18,10 @@ interface Base<T extends string> {
 export interface Origin {
   readonly file?: string;
   readonly line?: number;
+  /** For commands ingested from a trace: the line's timestamp (seconds, as printed), CPU and task (v2). */
+  readonly ts?: string;
+  readonly cpu?: number;
+  readonly task?: string;
 }
 
 export interface VmCreated extends Base<'vm-created'> {
@@ -210,6 +214,10 @@ export interface SpWriteFlooding extends Base<'sp-write-flooding'> {
   readonly sp: number;
   readonly count: number;
 }
+/** A marker: a `mark` command, or a trace_marker line of an ingested trace. */
+export interface Marked extends Base<'marked'> {
+  readonly text: string;
+}
 export interface NotifierRegistered extends Base<'notifier-registered'> {
   readonly node: string;
 }
@@ -285,7 +293,8 @@ export type PageTrackEvent =
   | RemoveRegionNotified
   | WriteTrackingEnabled
   | VmBugged
-  | VmDestroyed;
+  | VmDestroyed
+  | Marked;
 
 export type EventType = PageTrackEvent['type'];
 export type EventOf<T extends EventType> = Extract<PageTrackEvent, { type: T }>;
@@ -295,7 +304,7 @@ export type EventBody<T extends EventType> = Omit<EventOf<T>, 'seq' | 'cmd' | 'v
 /** The schema version of each event type; bump one when its shape changes (and upcast on read). */
 export const EVENT_VERSIONS: { readonly [T in EventType]: number } = Object.freeze({
   'vm-created': 2,
-  command: 1,
+  command: 2,
   'command-rejected': 1,
   'memslot-created': 1,
   'lpage-guard': 1,
@@ -325,5 +334,6 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = Object.free
   'write-tracking-enabled': 1,
   'vm-bugged': 1,
   'vm-destroyed': 1,
+  marked: 1,
 });
 export const EVENT_TYPES = Object.keys(EVENT_VERSIONS) as EventType[];

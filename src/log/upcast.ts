@@ -25,6 +25,7 @@ export const UPCASTERS: UpcasterRegistry = Object.freeze({
   'vm-created': { 1: { fields: ['profile', 'addressSpaces'], upcast: (e) => ({ ...e, v: 2, tdp: true, externalWriteTracking: false }) } },
   'memslot-moved': { 1: { fields: ['as', 'slot', 'base', 'old'], upcast: (e) => ({ ...e, v: 2, arrays: 'carried' }) } },
   warn: { 1: { fields: ['kind', 'fn', 'as', 'slot', 'gfn', 'mode', 'user', 'level', 'index', 'value'], upcast: (e) => ({ ...e, v: 2, printed: true }) } },
+  command: { 1: { fields: ['command', 'file', 'line'], upcast: (e) => ({ ...e, v: 2 }) } },
   fault: { 1: { fields: ['as', 'gfn', 'write', 'present', 'outcome'], upcast: (e) => ({ ...e, v: 2, hostWritable: true }) } },
 });
 

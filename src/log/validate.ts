@@ -59,7 +59,7 @@ const delta = oneOf([1, -1]);
 /** Field checks per event type; `?` marks an optional field. Unknown fields are errors. */
 const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'vm-created': { profile: str, addressSpaces: range(ADDRESS_SPACES, ADDRESS_SPACES), tdp: bool, externalWriteTracking: bool },
-  command: { command: commandRecord, 'file?': path, 'line?': nat },
+  command: { command: commandRecord, 'file?': path, 'line?': nat, 'ts?': withTest((v) => (typeof v === 'string' && /^\d{1,12}\.\d{1,12}$/.test(v) ? undefined : `must be a trace timestamp (seconds, as "1404.389384"), got ${show(v)}`), `(typeof x === 'string' && /^\\d{1,12}\\.\\d{1,12}$/.test(x))`), 'cpu?': range(0, 65535), 'task?': str },
   'command-rejected': { 'op?': note, 'field?': note, reason: note, 'input?': withTest((v) => (typeof v === 'string' && v.length <= MAX_TEXT ? undefined : `must be a string of at most ${MAX_TEXT} characters, got ${show(v)}`), `(typeof x === 'string' && x.length <= ${MAX_TEXT})`), 'file?': path, 'line?': nat },
   'memslot-created': { as, slot, base: gfn, npages: range(1, MEM_MAX_NR_PAGES), flags: range(0, VALID_MEMSLOT_FLAGS), uaddr: nat },
   'lpage-guard': { as, slot, level: range(2, 3), from: nat, to: nat, why: oneOf(['base-misaligned', 'end-misaligned', 'uaddr-misaligned']) },
@@ -69,6 +69,7 @@ const SCHEMA: { readonly [T in EventType]: Readonly<Record<string, Check>> } = {
   'write-tracking-enabled': { reason: oneOf(['shadow-root', 'external-user']), bytes: nat },
   'vm-bugged': { fn: str, reason: note },
   'vm-destroyed': { registered: nat },
+  marked: { text: note },
   'memslot-deleted': { as, slot },
   'mmu-zapped-all': { reason: oneOf(['memslot-delete', 'memslot-move', 'zap-all', 'vm-destroy']) },
   'slot-flush-notified': { node: str, as, slot },

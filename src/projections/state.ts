@@ -118,6 +118,8 @@ export class PageTrackState {
       case 'track-queried':
       case 'memslot-change-failed':
         return;
+      case 'marked':
+        return;
       case 'remove-region-notified':
         t.regionRemovals++;
         return;

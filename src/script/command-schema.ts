@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { show } from '../domain/show.js';
-import { MAX_NAME } from '../io/limits.js';
+import { MAX_NAME, MAX_TEXT } from '../io/limits.js';
 import { COMMAND_OPS, type Command, WRITE_VIAS } from '../domain/commands.js';
 import { ADDRESS_SPACES, GFN_LIMIT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, MAX_MAPPING_LEVEL, PAGE_SIZE } from '../domain/constants.js';
 
@@ -78,6 +78,7 @@ const SCHEMAS = {
     npages: int('a page count', 1, 2 ** 31 - 1),
     flags: flags.default(0),
     uaddr: int('a userspace address', 0, Number.MAX_SAFE_INTEGER).optional(),
+    inferred: bool('inferred').optional(),
   }),
   'memslot-delete': z.strictObject({ op: z.literal('memslot-delete'), as, slot, prepareFails: bool('prepareFails').optional() }),
   'memslot-move': z.strictObject({ op: z.literal('memslot-move'), as, slot, base: gfn, prepareFails: bool('prepareFails').optional() }),
@@ -92,6 +93,7 @@ const SCHEMAS = {
     level: int('a shadow page level', 1, 4),
     direct: bool('direct').default(false),
     vcpuAs: as.optional(),
+    inferred: bool('inferred').optional(),
   }),
   'sp-zap': z.strictObject({ op: z.literal('sp-zap'), sp: int('a shadow page id', 1, Number.MAX_SAFE_INTEGER) }),
   'sp-use': z.strictObject({ op: z.literal('sp-use'), sp: int('a shadow page id', 1, Number.MAX_SAFE_INTEGER) }),
@@ -108,6 +110,8 @@ const SCHEMAS = {
   'notifier-unregister': z.strictObject({ op: z.literal('notifier-unregister'), node: name('a node id') }),
   'zap-all': z.strictObject({ op: z.literal('zap-all') }),
   'vm-destroy': z.strictObject({ op: z.literal('vm-destroy') }),
+  'spte-set': z.strictObject({ op: z.literal('spte-set'), as, gfn, level: int('a mapping level', 1, MAX_MAPPING_LEVEL), writable: bool('writable') }),
+  mark: z.strictObject({ op: z.literal('mark'), text: z.string({ error: missingOr('a text') }).max(MAX_TEXT, { error: `a marker is at most ${MAX_TEXT} characters` }) }),
 } as const;
 
 export type ParseResult =
@@ -144,6 +148,7 @@ function normalise(d: Record<string, unknown>): Command {
   if ((d.op === 'track-add' || d.op === 'track-remove') && d.slot === undefined) delete d.slot;
   if ((d.op === 'track-add' || d.op === 'track-remove' || d.op === 'is-active') && d.mode === undefined) delete d.mode;
   if (d.op === 'fault' && d.hostWritable === undefined) delete d.hostWritable;
+  if ((d.op === 'memslot-create' || d.op === 'sp-create') && !d.inferred) delete d.inferred;
   if ((d.op === 'memslot-delete' || d.op === 'memslot-move') && !d.prepareFails) delete d.prepareFails;
   return d as unknown as Command;
 }

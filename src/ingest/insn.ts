@@ -1,0 +1,56 @@
+/**
+ * What an emulated instruction writes: its bytes (from kvm_emulate_insn) decoded with iced-x86, a
+ * well-kept x86 decoder, instead of by hand. The operand size of the memory store is what the
+ * page-track write path is told (emulator_write_phys bytes); the address comes from the walk.
+ */
+import { Decoder, DecoderOptions, InstructionInfoFactory, MemorySizeExt, OpAccess } from 'iced-x86';
+
+export interface InsnWrite {
+  /** Bytes stored to memory (0: the instruction writes no memory). */
+  readonly bytes: number;
+  /** A locked read-modify-write, or any instruction that also reads what it writes. */
+  readonly rmw: boolean;
+  readonly length: number;
+}
+
+const factory = new InstructionInfoFactory();
+const BITNESS = { real: 16, vm16: 16, prot16: 16, prot32: 32, prot64: 64 } as const;
+
+/** Traces repeat the same few instructions: decode each (mode, bytes) once. */
+const cache = new Map<string, InsnWrite | undefined>();
+
+/** Decodes one instruction; undefined when the bytes are not a valid instruction in that mode. */
+export function memoryWrite(bytes: Uint8Array, mode: keyof typeof BITNESS = 'prot64'): InsnWrite | undefined {
+  const key = `${mode}:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  if (cache.has(key)) return cache.get(key);
+  const r = decode(bytes, mode);
+  if (cache.size < 65536) cache.set(key, r);
+  return r;
+}
+
+function decode(bytes: Uint8Array, mode: keyof typeof BITNESS): InsnWrite | undefined {
+  const decoder = new Decoder(BITNESS[mode], bytes, DecoderOptions.None);
+  try {
+    const insn = decoder.decode();
+    try {
+      if (insn.isInvalid) return undefined;
+      let written = 0;
+      let rmw = false;
+      const info = factory.info(insn);
+      for (const m of info.usedMemory()) {
+        const a = m.access;
+        if (a === OpAccess.Write || a === OpAccess.CondWrite || a === OpAccess.ReadWrite || a === OpAccess.ReadCondWrite) {
+          written += MemorySizeExt.size(m.memorySize);
+          if (a === OpAccess.ReadWrite || a === OpAccess.ReadCondWrite) rmw = true;
+        }
+        m.free();
+      }
+      info.free();
+      return { bytes: written, rmw, length: insn.length };
+    } finally {
+      insn.free();
+    }
+  } finally {
+    decoder.free();
+  }
+}

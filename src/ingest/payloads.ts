@@ -1,0 +1,246 @@
+/**
+ * The payloads of the events ingest uses, as each tool prints them:
+ * - the kernel's TP_printk (tracefs, perf script): KVM_MMU_PAGE_PRINTK in its 4.6, 4.19 and
+ *   5.9+ shapes (mmutrace.h), kvm_page_fault old and new (trace.h), kvm_emulate_insn, ...;
+ * - libtraceevent's kvm plugin (trace-cmd report), both generations (plugin_kvm.c): it decodes
+ *   the role word with its own, out-of-date layout, so the kernel's role bits are rebuilt from
+ *   what it printed, and what it could not print is marked unknown;
+ * - raw `field=value` pairs (trace-cmd report -R), whose role word is decoded per kernel version.
+ * Each decoder returns a typed record, or a reason naming what it expected.
+ */
+
+/** A shadow page's role, as far as the line tells it (undefined: the line does not say). */
+export interface SpRole {
+  readonly level: number;
+  readonly quadrant?: number;
+  readonly direct?: boolean;
+  readonly access?: number;
+  readonly invalid?: boolean;
+  /** role.smm: the address space whose slot accounts the page (spec 5.1). */
+  readonly smm?: number;
+  /** 6.x role.passthrough: such pages have no gptes and are not accounted. */
+  readonly passthrough?: boolean;
+  readonly gpteBytes?: 4 | 8;
+}
+
+export interface SpLine {
+  readonly gfn?: number;
+  readonly role: SpRole;
+  /** kvm_mmu_get_page only: a new page, or one found in the hash (undefined: the old plugin does not say). */
+  readonly created?: boolean;
+  readonly rootCount: number;
+  readonly unsync: boolean;
+}
+
+export type Decoded<T> = T | { readonly error: string };
+export const isError = <T>(d: Decoded<T>): d is { readonly error: string } => typeof d === 'object' && d !== null && 'error' in d;
+
+const ACCESS = ['---', '--x', 'w--', 'w-x', '-u-', '-ux', 'wu-', 'wux'];
+const hexNum = (s: string): number => Number.parseInt(s, 16);
+
+// sp gen G gfn X [l]L[ N-byte| pae] qQ[ direct] ACC[ invalid] [!]nxe [[!]ad ]root R sync|unsync[ new|existing]
+const KERNEL_SP = /^sp gen ([0-9a-f]+) gfn ([0-9a-f]+) (l?)(\d+)(?: (\d)-byte|( pae))? q(\d+)( direct)? ([-wux]{3})( invalid)? !?nxe (?:!?ad )?root (\d+) (sync|unsync)(?: (new|existing))?\s*$/;
+
+/**
+ * KVM_MMU_PAGE_PRINTK as the kernel prints it: 4.6 "sp gen %lx gfn %llx %u%s q%u..." (no `l`, no
+ * `ad`), 4.19 "... l%u%s q%u ... %sad ..." (`pae` for 8-byte gptes), 5.9+ "... l%u %u-byte q%u ...".
+ * The role's smm bits are not printed: `smm` stays unknown.
+ */
+export function decodeKernelSp(payload: string): Decoded<SpLine> {
+  const m = KERNEL_SP.exec(payload);
+  if (!m) return { error: 'KVM_MMU_PAGE_PRINTK: "sp gen G gfn X lL N-byte qQ [direct] ACC [invalid] [!]nxe [!]ad root R sync|unsync [new|existing]"' };
+  const bytes = m[5] !== undefined ? (Number(m[5]) as 4 | 8) : m[6] ? 8 : m[3] ? 4 : undefined;
+  return {
+    gfn: hexNum(m[2]!),
+    role: { level: Number(m[4]), quadrant: Number(m[7]), direct: m[8] !== undefined, access: ACCESS.indexOf(m[9]!), invalid: m[10] !== undefined, ...(bytes ? { gpteBytes: bytes } : {}) },
+    ...(m[13] ? { created: m[13] === 'new' } : {}),
+    rootCount: Number(m[11]),
+    unsync: m[12] === 'unsync',
+  };
+}
+
+// libtraceevent plugin_kvm.c, current generation: "[new|existing sp gfn X ]%u q%u%s %s%s %spae %snxe %swp%s%s%s root %u %s"
+const PLUGIN_SP = /^(?:(new|existing) sp gfn ([0-9a-f]+) )?(\d+) q(\d+)( direct)? ([-wux]{3})( invalid)? (!?)pae !?nxe !?wp( smep)?( smap)?( smm)? root (\d+) (sync|unsync)\s*$/;
+// first generation: "[sp gfn X ]%u/%u q%u%s %s%s %spge %snxe root %u%s" (level and glevels swapped into the old layout, no space before sync)
+const PLUGIN_OLD_SP = /^(?:sp gfn ([0-9a-f]+) )?(\d+)\/(\d+) q(\d+)( direct)? ([-wux]{3})( invalid)? !?pge !?nxe root (\d+) ?(sync|unsync)\s*$/;
+
+/**
+ * The kvm plugin's shape (trace-cmd report). Current generation: its role union is the 4.x one,
+ * which matches the kernel's bits 0-15 and 24-31, so level, quadrant, direct, access, invalid and
+ * smm are right and bit 4 ("pae") is the gpte-size bit, read per profile (`has4ByteBit`); its
+ * prepare_zap/sync/unsync lines carry no gfn. First generation (glevels:4, level:4, ...): the
+ * printed "L/G" are the kernel's bits 4-7 and 0-3, so the level is G and bits 4-7 give the
+ * gpte-size bit, quadrant and direct; access, invalid and smm are not recoverable.
+ */
+export function decodePluginSp(payload: string, has4ByteBit: boolean): Decoded<SpLine> {
+  let m = PLUGIN_SP.exec(payload);
+  if (m) {
+    const pae = m[8] === '';
+    return {
+      ...(m[2] !== undefined ? { gfn: hexNum(m[2]) } : {}),
+      role: { level: Number(m[3]), quadrant: Number(m[4]), direct: m[5] !== undefined, access: ACCESS.indexOf(m[6]!), invalid: m[7] !== undefined, smm: m[11] ? 1 : 0, gpteBytes: pae !== has4ByteBit ? 8 : 4 },
+      ...(m[1] ? { created: m[1] === 'new' } : {}),
+      rootCount: Number(m[12]),
+      unsync: m[13] === 'unsync',
+    };
+  }
+  m = PLUGIN_OLD_SP.exec(payload);
+  if (m) {
+    const high = Number(m[2]); // kernel bits 4-7: gpte-size bit, quadrant (2), direct
+    const bit4 = (high & 1) === 1;
+    return {
+      ...(m[1] !== undefined ? { gfn: hexNum(m[1]) } : {}),
+      role: { level: Number(m[3]), quadrant: (high >> 1) & 3, direct: (high & 8) !== 0, gpteBytes: bit4 !== has4ByteBit ? 8 : 4 },
+      rootCount: Number(m[8]),
+      unsync: m[9] === 'unsync',
+    };
+  }
+  return { error: 'libtraceevent kvm plugin: "[new|existing sp gfn X ]L qQ [direct] ACC [invalid] [!]pae [!]nxe [!]wp [smep] [smap] [smm] root R sync|unsync" (or the first generation\'s "L/G qQ ... [!]pge [!]nxe root R")' };
+}
+
+/** `name=value` pairs of trace-cmd report -R (numbers in decimal or 0x hex). */
+export function rawFields(payload: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of payload.matchAll(/([A-Za-z_]\w*)=(\S*)/g)) out.set(m[1]!, m[2]!);
+  return out;
+}
+
+const num = (s: string | undefined): number | undefined => {
+  if (s === undefined) return undefined;
+  const n = /^0x[0-9a-f]+$/i.test(s) ? Number.parseInt(s.slice(2), 16) : /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+};
+
+/**
+ * The role word decoded with the kernel's layout (kvm_host.h, stable since 4.x): level 0-3, the
+ * gpte-size bit 4 (4.x cr4_pae and 5.x gpte_is_8_bytes mean 8-byte gptes when set, 6.x
+ * has_4_byte_gpte means 4-byte), quadrant 5-6, direct 7, access 8-10, invalid 11, passthrough 18
+ * (6.x), smm 24-31.
+ */
+export function decodeRoleWord(word: number, has4ByteBit: boolean, hasPassthrough: boolean): SpRole {
+  const bit4 = (word >>> 4) & 1;
+  return {
+    level: word & 0xf,
+    gpteBytes: (bit4 === 1) !== has4ByteBit ? 8 : 4,
+    quadrant: (word >>> 5) & 3,
+    direct: ((word >>> 7) & 1) === 1,
+    access: (word >>> 8) & 7,
+    invalid: ((word >>> 11) & 1) === 1,
+    ...(hasPassthrough ? { passthrough: ((word >>> 18) & 1) === 1 } : {}),
+    smm: (word >>> 24) & 0xff,
+  };
+}
+
+/** kvm_mmu_get_page / prepare_zap from -R: mmu_valid_gen gfn role root_count unsync [created]. */
+export function decodeRawSp(payload: string, has4ByteBit: boolean, hasPassthrough: boolean): Decoded<SpLine> {
+  const f = rawFields(payload);
+  const gfn = num(f.get('gfn'));
+  const role = num(f.get('role'));
+  const root = num(f.get('root_count'));
+  const unsync = num(f.get('unsync'));
+  if (gfn === undefined || role === undefined || root === undefined || unsync === undefined) return { error: 'raw fields gfn=, role=, root_count=, unsync= (trace-cmd report -R)' };
+  const created = num(f.get('created'));
+  return { gfn, role: decodeRoleWord(role >>> 0, has4ByteBit, hasPassthrough), ...(created !== undefined ? { created: created !== 0 } : {}), rootCount: root, unsync: unsync !== 0 };
+}
+
+/** kvm_emulate_insn: kernel "%x:%llx:%s (%s)%s" (bytes, mode, " failed"); plugin "%llx:%llx[ func]: %s%s" (bytes or disassembly, " FAIL"). */
+export interface EmulateLine {
+  readonly rip: number;
+  /** The instruction bytes, when printed as bytes. */
+  readonly bytes?: Uint8Array;
+  readonly mode?: 'real' | 'vm16' | 'prot16' | 'prot32' | 'prot64';
+  readonly failed: boolean;
+  /** The plugin's disassembly, when it had udis86. */
+  readonly asm?: string;
+}
+
+const EMULATE_KERNEL = /^([0-9a-f]+):([0-9a-f]+):((?:[0-9a-f]{2} ?)*)\s*\((real|vm16|prot16|prot32|prot64)\)( failed)?\s*$/;
+const EMULATE_PLUGIN = /^([0-9a-f]+):([0-9a-f]+)(?: \S+)?: (.*?)( FAIL)?\s*$/;
+
+export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin'): Decoded<EmulateLine> {
+  if (shape === 'kernel') {
+    const m = EMULATE_KERNEL.exec(payload);
+    if (!m) return { error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' };
+    return { rip: hexNum(m[2]!), bytes: hexBytes(m[3]!), mode: m[4] as EmulateLine['mode'] & string, failed: m[5] !== undefined };
+  }
+  const m = EMULATE_PLUGIN.exec(payload);
+  if (!m) return { error: 'kvm_emulate_insn (plugin): "CSBASE:RIP: INSN[ FAIL]"' };
+  const text = m[3]!;
+  return /^(?:[0-9a-f]{2} ?)+$/.test(text) ? { rip: hexNum(m[2]!), bytes: hexBytes(text), failed: m[4] !== undefined } : { rip: hexNum(m[2]!), asm: text, failed: m[4] !== undefined };
+}
+
+function hexBytes(s: string): Uint8Array {
+  const parts = s.trim().split(/\s+/).filter(Boolean);
+  return Uint8Array.from(parts.map((p) => Number.parseInt(p, 16)));
+}
+
+/** kvm_page_fault: new (~6.1+) "vcpu %u rip 0x%lx address 0x%016llx error_code 0x%llx", old "address %lx error_code %x". */
+export interface PageFaultLine {
+  readonly address: number;
+  readonly errorCode: number;
+  readonly vcpu?: number;
+  readonly rip?: number;
+}
+const FAULT_NEW = /^vcpu (\d+) rip 0x([0-9a-f]+) address 0x([0-9a-f]+) error_code 0x([0-9a-f]+)\s*$/;
+const FAULT_OLD = /^address ([0-9a-f]+) error_code ([0-9a-f]+)\s*$/;
+export function decodePageFault(payload: string): Decoded<PageFaultLine> {
+  let m = FAULT_NEW.exec(payload);
+  if (m) return { vcpu: Number(m[1]), rip: hexNum(m[2]!), address: hexNum(m[3]!), errorCode: hexNum(m[4]!) };
+  m = FAULT_OLD.exec(payload);
+  if (m) return { address: hexNum(m[1]!), errorCode: hexNum(m[2]!) };
+  const f = rawFields(payload);
+  const address = num(f.get('fault_address'));
+  const errorCode = num(f.get('error_code'));
+  if (address !== undefined && errorCode !== undefined) return { address, errorCode };
+  return { error: 'kvm_page_fault: "vcpu V rip 0xR address 0xA error_code 0xE" (~6.1+) or "address A error_code E"' };
+}
+
+/** kvm_mmu_set_spte "gfn %llx spte %llx (%s%s%s%s) level %d at %llx": the writable bit is the second flag. */
+export interface SetSpteLine {
+  readonly gfn: number;
+  readonly level: number;
+  readonly writable: boolean;
+}
+const SET_SPTE = /^gfn ([0-9a-f]+) spte ([0-9a-f]+) \(([r-])([w-])([x-])([u-]?)\) level (\d+) at ([0-9a-f]+)\s*$/;
+export function decodeSetSpte(payload: string): Decoded<SetSpteLine> {
+  const m = SET_SPTE.exec(payload);
+  if (m) return { gfn: hexNum(m[1]!), level: Number(m[7]), writable: m[4] === 'w' };
+  const f = rawFields(payload);
+  const gfn = num(f.get('gfn'));
+  const spte = f.get('spte');
+  const level = num(f.get('level'));
+  if (gfn !== undefined && spte !== undefined && level !== undefined) return { gfn, level, writable: (BigInt(/^0x/i.test(spte) ? spte : /^\d+$/.test(spte) ? spte : `0x${spte}`) & 2n) !== 0n };
+  return { error: 'kvm_mmu_set_spte: "gfn G spte S (rwxu) level L at P"' };
+}
+
+/** kvm_tdp_mmu_spte_changed "as id %d gfn %llx level %d old_spte %llx new_spte %llx". */
+export interface SpteChangedLine {
+  readonly as: number;
+  readonly gfn: number;
+  readonly level: number;
+  readonly writable: boolean;
+  readonly present: boolean;
+}
+const SPTE_CHANGED = /^as id (\d+) gfn ([0-9a-f]+) level (\d+) old_spte ([0-9a-f]+) new_spte ([0-9a-f]+)\s*$/;
+export function decodeSpteChanged(payload: string): Decoded<SpteChangedLine> {
+  const m = SPTE_CHANGED.exec(payload);
+  if (!m) return { error: 'kvm_tdp_mmu_spte_changed: "as id A gfn G level L old_spte O new_spte N"' };
+  const v = BigInt(`0x${m[5]}`);
+  return { as: Number(m[1]), gfn: hexNum(m[2]!), level: Number(m[3]), writable: (v & 2n) !== 0n, present: v !== 0n };
+}
+
+/** kvm_mmu_pagetable_walk "addr %llx pferr %x %s" and kvm_mmu_paging_element "pte %llx level %u". */
+export function decodeWalk(payload: string): Decoded<{ readonly addr: number; readonly pferr: number }> {
+  const m = /^addr ([0-9a-f]+) pferr ([0-9a-f]+)/.exec(payload);
+  return m ? { addr: hexNum(m[1]!), pferr: hexNum(m[2]!) } : { error: 'kvm_mmu_pagetable_walk: "addr A pferr E FLAGS"' };
+}
+export function decodePagingElement(payload: string): Decoded<{ readonly pte: bigint; readonly level: number }> {
+  const m = /^pte ([0-9a-f]+) level (\d+)\s*$/.exec(payload);
+  return m ? { pte: BigInt(`0x${m[1]}`), level: Number(m[2]) } : { error: 'kvm_mmu_paging_element: "pte P level L"' };
+}
+
+/** kvm_cr "cr_%s %x = 0x%lx". */
+export function decodeCr(payload: string): Decoded<{ readonly write: boolean; readonly cr: number; readonly value: number }> {
+  const m = /^cr_(read|write) ([0-9a-f]+) = 0x([0-9a-f]+)\s*$/.exec(payload);
+  return m ? { write: m[1] === 'write', cr: hexNum(m[2]!), value: hexNum(m[3]!) } : { error: 'kvm_cr: "cr_read|cr_write N = 0xV"' };
+}
