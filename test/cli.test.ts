@@ -35,7 +35,7 @@ describe('pagetrack CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stdout.split('\n').slice(0, 3)).toEqual([
       `c2     ?                   REJECTED ${file}:4: malformed JSON (Expected ',' or '}' after property value in JSON at position 47)`,
-      `c3     ?                   REJECTED ${file}:5: field 'op': unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy)`,
+      `c3     ?                   REJECTED ${file}:5: field 'op': unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy, spte-set, mark)`,
       `c4     track-add           REJECTED ${file}:6: field 'user': is missing`,
     ]);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('7 commands, 11 events, 6 rejected');

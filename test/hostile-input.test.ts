@@ -212,7 +212,7 @@ describe('11.4 built-in property names are names like any other', () => {
   it.each(PROTO_NAMES)('op %s is an unknown command; the rest of the script runs', (op) => {
     const vm = new PageTrackVm();
     const [r, next] = runScriptText(vm, `{"op":"${op}"}\n{"op":"memslot-create","as":0,"slot":0,"base":0,"npages":16,"flags":["${op}"]}\n{"op":"notifier-register","node":"${op}"}`);
-    expect(r!.rejection).toEqual({ field: 'op', reason: `unknown command "${op}" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy)` });
+    expect(r!.rejection).toEqual({ field: 'op', reason: `unknown command "${op}" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy, spte-set, mark)` });
     expect(next!.rejection).toEqual({ field: 'flags', reason: `unknown flag "${op}" (known: log-dirty-pages, readonly)` });
     expect(vm.state.notifiers.nodes).toContain(op);
   });

@@ -22,8 +22,8 @@ describe('command script parsing', () => {
   });
 
   it.each([
-    [{}, { ok: false, field: 'op', reason: 'is missing (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy)' }],
-    [{ op: 'track-addd' }, { ok: false, field: 'op', reason: 'unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy)' }],
+    [{}, { ok: false, field: 'op', reason: 'is missing (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy, spte-set, mark)' }],
+    [{ op: 'track-addd' }, { ok: false, field: 'op', reason: 'unknown command "track-addd" (one of: memslot-create, memslot-delete, memslot-move, memslot-flags, track-add, track-remove, is-active, sp-create, sp-zap, sp-use, fault, write, notifier-register, notifier-unregister, zap-all, vm-destroy, spte-set, mark)' }],
     [{ op: 'track-add', as: 0, gfn: 1 }, { ok: false, op: 'track-add', field: 'user', reason: 'is missing' }],
     [{ op: 'track-add', user: 'u', as: 2, gfn: 1 }, { ok: false, op: 'track-add', field: 'as', reason: 'must be an address space (an integer 0..1, or a "0x" hex string), got 2' }],
     [{ op: 'track-add', user: 'u', as: 0, gfn: 1.5 }, { ok: false, op: 'track-add', field: 'gfn', reason: 'must be a gfn (an integer 0..1099511627775, or a "0x" hex string), got 1.5' }],

@@ -73,7 +73,7 @@ describe('positions, steps and the index file', () => {
     expect(parsePosition('e12')).toEqual({ kind: 'event', n: 12 });
     expect(parsePosition('c3')).toEqual({ kind: 'command', n: 3 });
     expect(parsePosition('start')).toEqual({ kind: 'event', n: 0 });
-    expect(() => parsePosition('12')).toThrow("'12' is not a position: write e<N> (after event N), c<K> (after command K), start or end");
+    expect(() => parsePosition('12')).toThrow("'12' is not a position: write e<N> (after event N), c<K> (after command K), t<SECONDS> (a trace timestamp), start or end");
     const { path, events } = await logOf([
       { op: 'memslot-create', as: 0, slot: 0, base: 0, npages: 512 },
       { op: 'track-add', user: 'u', as: 0, gfn: 1 },

@@ -110,7 +110,7 @@ describe('history, why, bisect', () => {
   it('positions beyond the end and malformed expressions get exact errors', () => {
     expect(run('state', LOG, '--at', 'e99').stderr).toBe(`pagetrack: e99 is beyond the end: ${LOG} has 62 events\n`);
     expect(run('diff', LOG, 'c1', 'c99').stderr).toBe(`pagetrack: c99 is beyond the end: the last command of ${LOG} is c14\n`);
-    expect(run('state', LOG, '--at', '12').stderr).toBe("pagetrack: '12' is not a position: write e<N> (after event N), c<K> (after command K), start or end\n");
+    expect(run('state', LOG, '--at', '12').stderr).toBe("pagetrack: '12' is not a position: write e<N> (after event N), c<K> (after command K), t<SECONDS> (a trace timestamp), start or end\n");
     expect(run('bisect', LOG, '--when', 'count(0x1234 > 0').stderr).toBe("pagetrack: --when: column 17: expected ',' or ')' in the arguments of count, found the end of the expression\n");
   });
 });

@@ -43,6 +43,8 @@ export interface Finding {
   readonly user?: string;
   readonly node?: string;
   readonly message: string;
+  /** For ingested logs: the trace line of the command where it started. */
+  readonly trace?: { readonly file?: string; readonly line?: number; readonly ts?: string };
 }
 
 export interface AuditSummary {
@@ -124,7 +126,15 @@ export class Auditor {
     return n <= FINDINGS_KEPT;
   }
 
+  /** The trace source of the command being audited (ingested logs). */
+  private source: Finding['trace'];
+
+  private add(f: Finding): void {
+    this.findings.push(this.source ? { ...f, trace: this.source } : f);
+  }
+
   see(e: PageTrackEvent): void {
+    if (e.type === 'command') this.source = e.ts !== undefined ? { ...(e.file !== undefined ? { file: e.file } : {}), ...(e.line !== undefined ? { line: e.line } : {}), ts: e.ts } : undefined;
     const s = (this.state ??= new PageTrackState(getProfile(this.profileName)));
     if (this.pendingNotify && (e.type !== 'notification' || e.cmd !== this.pendingNotify.cmd)) this.closeDelivery();
     if (this.b9Dirty.size > 0 && this.last && e.cmd !== this.last.cmd) this.checkB9(this.last);
@@ -135,13 +145,13 @@ export class Auditor {
         const idx = e.gfn - slot.base;
         const mine = units.get(idx) ?? 0;
         if (e.delta < 0 && mine <= 0) {
-          if (this.keep('B1', 'error')) this.findings.push({ class: 'B1', severity: 'error', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
+          if (this.keep('B1', 'error')) this.add({ class: 'B1', severity: 'error', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
         }
         units.set(idx, mine + e.delta);
         if (e.user === KVM_MMU_USER) this.bump(this.kvmUnits, gfnKey(e.as, e.gfn), e.delta);
         else if (e.delta > 0 && !s.notifiers.has(e.user) && !this.warnedLate.has(e.user)) {
           this.warnedLate.add(e.user);
-          if (this.keep('B11', 'warning')) this.findings.push({ class: 'B11', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
+          if (this.keep('B11', 'warning')) this.add({ class: 'B11', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
         }
         const before = slot.track[e.mode]![e.gfn - slot.base]!;
         if (before === 0 && e.count !== 0) {
@@ -157,20 +167,20 @@ export class Auditor {
       case 'warn':
         if (e.kind === 'gfn-track-overflow' || e.kind === 'gfn-track-underflow') {
           const what = e.kind === 'gfn-track-overflow' ? 'an add at 65535' : 'a remove at count 0';
-          if (this.keep('B2', 'error')) this.findings.push({ class: 'B2', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
-          if (this.keep('B3', 'warning')) this.findings.push({ class: 'B3', severity: 'warning', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
+          if (this.keep('B2', 'error')) this.add({ class: 'B2', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
+          if (this.keep('B3', 'warning')) this.add({ class: 'B3', severity: 'warning', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
         } else if (e.kind === 'lpage-negative' || e.kind === 'lpage-mixed-flag-flip') {
           const how = e.kind === 'lpage-negative' ? `went negative (${e.value})` : `flipped KVM_LPAGE_MIXED_FLAG (now ${e.value})`;
-          if (this.keep('B4', 'error')) this.findings.push({ class: 'B4', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} ${how}: huge pages may map over tracked gfns` });
+          if (this.keep('B4', 'error')) this.add({ class: 'B4', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} ${how}: huge pages may map over tracked gfns` });
         } else if (e.kind === 'write-tracking-disabled' || e.kind === 'kvm-bug') {
           const what = e.kind === 'kvm-bug' ? 'KVM_BUG_ON: the VM is dead, every later ioctl fails with -EIO' : 'WARN and nothing done';
-          if (this.keep('B17', 'error')) this.findings.push({ class: 'B17', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${e.user} changed tracking of gfn ${hex(e.gfn!)} while write tracking was not enabled (${what})` });
+          if (this.keep('B17', 'error')) this.add({ class: 'B17', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${e.user} changed tracking of gfn ${hex(e.gfn!)} while write tracking was not enabled (${what})` });
         }
         break;
       case 'vm-destroyed':
         if (e.registered > 0 && !this.profile.registerPinsVm) {
           const nodes = s.notifiers.nodes.join(', ');
-          if (this.keep('B20', 'error')) this.findings.push({ class: 'B20', severity: 'error', event: e.seq, command: e.cmd, node: nodes, message: `the VM was destroyed with ${e.registered} external notifier(s) still registered (${nodes}): they stay linked into the freed VM` });
+          if (this.keep('B20', 'error')) this.add({ class: 'B20', severity: 'error', event: e.seq, command: e.cmd, node: nodes, message: `the VM was destroyed with ${e.registered} external notifier(s) still registered (${nodes}): they stay linked into the freed VM` });
         }
         break;
       case 'spte-installed':
@@ -195,20 +205,20 @@ export class Auditor {
         this.bump(this.gfnEvents, gfnKey(e.as, gfn), 1);
         if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
           this.blindTracked++;
-          if (this.keep('B10', 'info')) this.findings.push({ class: 'B10', severity: 'info', event: e.seq, command: e.cmd, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
+          if (this.keep('B10', 'info')) this.add({ class: 'B10', severity: 'info', event: e.seq, command: e.cmd, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
         }
         if (e.outcome === 'emulated') this.pendingNotify = { seq: e.seq, cmd: e.cmd, as: e.as, gpa: e.gpa, nodes: [] };
         break;
       }
       case 'notification':
         if (!s.notifiers.has(e.node)) {
-          if (this.keep('B11', 'error')) this.findings.push({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
+          if (this.keep('B11', 'error')) this.add({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
         }
         if (this.pendingNotify && this.pendingNotify.gpa === e.gpa) this.pendingNotify.nodes.push(e.node);
         break;
       case 'notifier-unregistered': {
         const units = this.unitsOf(e.node);
-        if (units > 0) if (this.keep('B11', 'error')) this.findings.push({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
+        if (units > 0) if (this.keep('B11', 'error')) this.add({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
         break;
       }
       case 'slot-flush-notified':
@@ -216,7 +226,7 @@ export class Auditor {
         break;
       case 'memslot-change-failed':
         if (this.flushedExternal.has(`${e.cmd}|${e.as}|${e.slot}`)) {
-          if (this.keep('B15', 'warning')) this.findings.push({ class: 'B15', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
+          if (this.keep('B15', 'warning')) this.add({ class: 'B15', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
         }
         break;
       case 'memslot-deleted':
@@ -243,11 +253,11 @@ export class Auditor {
             // 6.6+ frees the counts with the slot and tells every node (track_remove_region): expected, not a leak.
             const sev: Severity = this.profile.removeRegionOnDelete ? 'info' : 'error';
             const tail = this.profile.removeRegionOnDelete ? '; they are freed with the slot and every node is sent track_remove_region' : '';
-            if (this.keep('B13', sev)) this.findings.push({ class: 'B13', severity: sev, event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})${tail}` });
+            if (this.keep('B13', sev)) this.add({ class: 'B13', severity: sev, event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})${tail}` });
           } else if (e.arrays === 'carried') {
-            if (this.keep('B14', 'info')) this.findings.push({ class: 'B14', severity: 'info', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
+            if (this.keep('B14', 'info')) this.add({ class: 'B14', severity: 'info', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
           } else if (this.keep('B14', 'warning')) {
-            this.findings.push({ class: 'B14', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the MOVE of slot ${e.slot} to base ${hex(e.base)} dropped the counts of ${gfns} gfn(s): their users lose write protection (units: ${who})` });
+            this.add({ class: 'B14', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the MOVE of slot ${e.slot} to base ${hex(e.base)} dropped the counts of ${gfns} gfn(s): their users lose write protection (units: ${who})` });
           }
         }
         if (e.type === 'memslot-deleted' || (e.type === 'memslot-moved' && e.arrays === 'fresh')) {
@@ -339,7 +349,7 @@ export class Auditor {
       const t = slot.track[0]!;
       for (let g = Math.max(gfn, slot.base); g < Math.min(gfn + span, slot.base + slot.npages); g++) {
         if (t[g - slot.base] !== 0) {
-          if (this.keep('B5', 'error')) this.findings.push({ class: 'B5', severity: 'error', ...at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
+          if (this.keep('B5', 'error')) this.add({ class: 'B5', severity: 'error', ...at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
           break;
         }
       }
@@ -348,7 +358,7 @@ export class Auditor {
       const span = 512 ** (l - 1);
       const v = slot.lpage[l - 2]![Math.floor(gfn / span) - Math.floor(slot.base / span)] ?? 0;
       if (v > 0) {
-        if (this.keep('B7', 'error')) this.findings.push({ class: 'B7', severity: 'error', ...at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
+        if (this.keep('B7', 'error')) this.add({ class: 'B7', severity: 'error', ...at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
         break;
       }
     }
@@ -362,7 +372,7 @@ export class Auditor {
       if (sps !== units) {
         const as = k % 2;
         const gfn = Math.floor(k / 2);
-        if (this.keep('B9', 'error')) this.findings.push({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
+        if (this.keep('B9', 'error')) this.add({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
         this.spUnits.set(k, units); // report each drift once
       }
     }
@@ -376,7 +386,7 @@ export class Auditor {
     if (!p || !this.state) return;
     const missed = this.state.notifiers.nodes.filter((n) => !p.nodes.includes(n));
     if (missed.length) {
-      if (this.keep('B10', 'error')) this.findings.push({ class: 'B10', severity: 'error', event: p.seq, command: p.cmd, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
+      if (this.keep('B10', 'error')) this.add({ class: 'B10', severity: 'error', event: p.seq, command: p.cmd, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
     }
   }
 

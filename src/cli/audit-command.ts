@@ -40,8 +40,8 @@ const csvCell = (v: unknown) => {
 };
 
 export function findingsCsv(r: AuditReport): string {
-  const head = ['class', 'severity', 'event', 'command', 'as', 'slot', 'gfn', 'user', 'node', 'message'];
-  const rows = r.findings.map((f) => [f.class, f.severity, f.event, f.command, f.as, f.slot, f.gfn === undefined ? undefined : hex(f.gfn), f.user, f.node, f.message].map(csvCell).join(','));
+  const head = ['class', 'severity', 'event', 'command', 'as', 'slot', 'gfn', 'user', 'node', 'message', 'trace_file', 'trace_line', 'trace_ts'];
+  const rows = r.findings.map((f) => [f.class, f.severity, f.event, f.command, f.as, f.slot, f.gfn === undefined ? undefined : hex(f.gfn), f.user, f.node, f.message, f.trace?.file, f.trace?.line, f.trace?.ts].map(csvCell).join(','));
   return [head.join(','), ...rows].join('\n') + '\n';
 }
 
@@ -59,7 +59,7 @@ export function formatAudit(r: AuditReport): string {
     out.push(
       table(
         ['class', 'severity', 'at', 'where', 'what'],
-        r.findings.slice(0, 100).map((f) => [f.class, f.severity, `e${f.event} c${f.command}`, [f.as !== undefined ? `as${f.as}` : '', f.slot !== undefined ? `slot${f.slot}` : '', f.gfn !== undefined ? hex(f.gfn) : '', f.user ?? f.node ?? ''].filter(Boolean).join(' '), f.message]),
+        r.findings.slice(0, 100).map((f) => [f.class, f.severity, `e${f.event} c${f.command}${f.trace ? `\n${f.trace.file ?? 'trace'}:${f.trace.line} t${f.trace.ts}` : ''}`, [f.as !== undefined ? `as${f.as}` : '', f.slot !== undefined ? `slot${f.slot}` : '', f.gfn !== undefined ? hex(f.gfn) : '', f.user ?? f.node ?? ''].filter(Boolean).join(' '), f.message]),
       ),
     );
     if (r.findings.length > 100) out.push(`(${r.findings.length - 100} more; --json or --csv list all)`);

@@ -23,7 +23,7 @@ export function formatTouches(touches: readonly Touch[]): string {
   if (touches.length === 0) return '  (none)';
   return table(
     ['event', 'what', 'command'],
-    touches.map((t) => [`e${t.event.seq}`, formatEvent(t.event).split(' ').slice(2).join(' '), t.command ? `c${t.event.cmd} ${t.command.op}` : `c${t.event.cmd}`]),
+    touches.map((t) => [`e${t.event.seq}`, formatEvent(t.event).split(' ').slice(2).join(' '), `${t.command ? `c${t.event.cmd} ${t.command.op}` : `c${t.event.cmd}`}${t.source?.ts ? ` (trace line ${t.source.line}, t${t.source.ts})` : ''}`]),
   );
 }
 

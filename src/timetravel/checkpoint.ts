@@ -51,6 +51,8 @@ export interface Checkpoint {
   readonly line: number;
   /** The hash of the line holding event seq (the header for seq 0): what the line at `offset` must name as prev. */
   readonly prevHash: string;
+  /** The trace timestamp of the last timestamped command at or before seq (ingested logs), in seconds. */
+  readonly ts?: number;
   readonly small: SmallState;
   /** Changed chunks: [array number, chunk index, byte offset into data] triples. */
   readonly dir: Int32Array;
@@ -73,7 +75,7 @@ export class CheckpointWriter {
   readonly arrays: ArrayInfo[] = [];
   private readonly numbers = new Map<string, number>();
 
-  capture(state: PageTrackState, at: { seq: number; cmd: number; offset: number; line: number; prevHash: string }): Checkpoint {
+  capture(state: PageTrackState, at: { seq: number; cmd: number; offset: number; line: number; prevHash: string; ts?: number }): Checkpoint {
     // First the dirty chunks (skipping clean 32-bit words of the bitmaps), then one copy each.
     const found: Array<{ arr: Uint16Array | Int32Array; no: number; chunks: number[] }> = [];
     let bytes = 0;

@@ -11,6 +11,8 @@ export interface Touch {
   readonly event: PageTrackEvent;
   /** The command that caused it (undefined for VM creation). */
   readonly command?: Command;
+  /** Where an ingested command came from: the trace line and its timestamp. */
+  readonly source?: { readonly file?: string; readonly line?: number; readonly ts?: string };
 }
 
 interface SlotSeen {
@@ -24,6 +26,7 @@ class GfnWatcher {
   private readonly slots = new Map<string, SlotSeen>();
   private readonly sps = new Set<number>();
   command: Command | undefined;
+  source: Touch['source'];
 
   constructor(
     private readonly gfn: number,
@@ -42,6 +45,7 @@ class GfnWatcher {
     switch (e.type) {
       case 'command':
         this.command = e.command;
+        this.source = e.ts !== undefined ? { ...(e.file !== undefined ? { file: e.file } : {}), ...(e.line !== undefined ? { line: e.line } : {}), ts: e.ts } : undefined;
         return false;
       case 'memslot-created':
         this.slots.set(`${e.as}/${e.slot}`, { base: e.base, npages: e.npages, born: e.seq });
@@ -86,7 +90,7 @@ export async function gfnHistory(tm: TimeMachine, gfn: number, options: { as?: n
   const w = new GfnWatcher(gfn, options.as);
   const out: Touch[] = [];
   for await (const e of tm.events(0, options.to ?? tm.total)) {
-    if (w.see(e)) out.push(w.command && e.cmd > 0 ? { event: e, command: w.command } : { event: e });
+    if (w.see(e)) out.push(w.command && e.cmd > 0 ? { event: e, command: w.command, ...(w.source ? { source: w.source } : {}) } : { event: e });
   }
   return out;
 }
@@ -127,7 +131,7 @@ export async function whyTracked(tm: TimeMachine, gfn: number, as: number, at: n
     if (step.as !== as || step.slot !== live.id) continue;
     const seen = w.slot(step.as, step.slot);
     if (!seen || seen.born !== live.born || step.gfn! - seen.base !== index) continue;
-    const touch: Touch = w.command ? { event: e, command: w.command } : { event: e };
+    const touch: Touch = w.command ? { event: e, command: w.command, ...(w.source ? { source: w.source } : {}) } : { event: e };
     if (step.type === 'warn') {
       if (step.kind === 'gfn-track-overflow' || step.kind === 'gfn-track-underflow') refused.push(touch);
       continue;

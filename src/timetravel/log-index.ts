@@ -26,11 +26,11 @@ import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.
 import { indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 6;
+export const INDEX_VERSION = 7;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
 /** The file starts with this magic, then the 32-byte HMAC of the rest, then the v8-serialised index. */
-const MAGIC = Buffer.from('PTIDX6\n\0', 'latin1');
+const MAGIC = Buffer.from('PTIDX7\n\0', 'latin1');
 const MAC_BYTES = 32;
 
 export interface LogIdentity {
@@ -86,14 +86,22 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
     state = new PageTrackState(getProfile(reader.header!.profile));
     checkpoints.push(writer.capture(state, { seq: 0, cmd: 0, offset: headerLine.offset, line: 2, prevHash: headerLine.hash }));
   };
+  let ts: number | undefined;
   for await (const batch of reader.batches()) {
     if (!state) first(reader.headerLine!);
     state!.applyAll(batch);
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const e = batch[i]!;
+      if (e.type === 'command' && e.ts !== undefined) {
+        ts = Number(e.ts);
+        break;
+      }
+    }
     const e = batch[batch.length - 1]!;
     last = { seq: e.seq, cmd: e.cmd };
     since += batch.length;
     if (since >= interval) {
-      checkpoints.push(writer.capture(state!, { ...last, offset: reader.at.bytes, line: reader.at.line, prevHash: reader.at.hash }));
+      checkpoints.push(writer.capture(state!, { ...last, offset: reader.at.bytes, line: reader.at.line, prevHash: reader.at.hash, ...(ts !== undefined ? { ts } : {}) }));
       since = 0;
     }
   }

@@ -73,6 +73,7 @@ export class TimeMachine {
   /** The event sequence number a position stands for. */
   async resolve(p: Position): Promise<number> {
     if (p.kind === 'end') return this.total;
+    if (p.kind === 'time') return this.resolve({ kind: 'command', n: await this.commandAtTime(p) });
     if (p.kind === 'event') {
       if (p.n > this.total) throw new PositionError(`${formatPosition(p)} is beyond the end: ${this.log} has ${this.total} events`);
       return p.n;
@@ -91,6 +92,29 @@ export class TimeMachine {
       }
     }
     return seq;
+  }
+
+  /** The last command timestamped at or before p.t: windows by their checkpoints' times, then a scan. */
+  private async commandAtTime(p: Extract<Position, { kind: 'time' }>): Promise<number> {
+    const cps = this.index.checkpoints;
+    let w = 0;
+    for (let i = 0; i < cps.length; i++) if ((cps[i]!.ts ?? -1) <= p.t) w = i;
+    let found: number | undefined;
+    let any = false;
+    for (; w < cps.length; w++) {
+      for (const e of await this.window(w)) {
+        if (e.type !== 'command' || e.ts === undefined) continue;
+        any = true;
+        if (Number(e.ts) > p.t) return found ?? this.noCommandBefore(p);
+        found = e.cmd;
+      }
+    }
+    if (!any && found === undefined && cps.every((c) => c.ts === undefined)) throw new PositionError(`t${p.text}: ${this.log} has no trace timestamps (t<SECONDS> positions work on logs made by pagetrack ingest)`);
+    return found ?? this.noCommandBefore(p);
+  }
+
+  private noCommandBefore(p: Extract<Position, { kind: 'time' }>): number {
+    throw new PositionError(`t${p.text} is before the first timestamped command of ${this.log}`);
   }
 
   async seekTo(p: Position): Promise<void> {
