@@ -40,6 +40,14 @@ describe("KVM's write handler, kvm_mmu_pte_write (spec 5.4)", () => {
     expect(vm.state.shadowPages.pages.size).toBe(0);
   });
 
+  it('mmu_pte_write_fetch_gpte: a 4-byte write is checked as the whole aligned 8-byte gpte, so one straddling gptes is not misaligned (found reading the 6.18 source for the real-kernel proof)', () => {
+    const vm = vmWithSlot([{ op: 'sp-create', as: 0, gfn: 0x20, level: 2 }]);
+    // offset 6, 4 bytes crosses two gptes, yet the kernel widens it to offset 0, 8 bytes: a flooding count, no zap
+    expect(effects(exec(vm, { op: 'write', as: 0, gpa: 0x20006, bytes: 4, via: 'emulator' })).slice(2)).toEqual([{ type: 'sp-write-flooding', sp: 1, count: 1 }]);
+    // 2 bytes are not widened: misaligned, zapped
+    expect(effects(exec(vm, { op: 'write', as: 0, gpa: 0x20000, bytes: 2, via: 'emulator' })).slice(2, 3)).toEqual([{ type: 'sp-zapped', sp: 1, reason: 'pte-write' }]);
+  });
+
   it('leaf pages never flood; without indirect shadow pages the handler does nothing', () => {
     const vm = vmWithSlot([{ op: 'sp-create', as: 0, gfn: 0x20, level: 1 }]);
     for (let i = 0; i < 5; i++) expect(effects(exec(vm, { op: 'write', as: 0, gpa: 0x20010, bytes: 8, via: 'emulator' })).length).toBe(2);

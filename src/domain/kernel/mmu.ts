@@ -119,6 +119,12 @@ export function writeMisaligned(gpa: number, bytes: number): boolean {
 export function kvmMmuPteWrite(k: KernelContext, gpa: number, bytes: number): void {
   const sps = k.state.shadowPages;
   if (sps.indirect === 0) return;
+  // mmu_pte_write_fetch_gpte (4.6 to 6.18): a PAE or long-mode vCPU writing 4 bytes writes half of
+  // an 8-byte gpte, so the checks below see the whole aligned gpte (gpa &= ~7, bytes = 8).
+  if (bytes === 4) {
+    gpa -= gpa % 8;
+    bytes = 8;
+  }
   const gfn = Math.floor(gpa / 4096);
   const hits = sps.ofGfn(gfn).filter((p) => !p.direct).reverse();
   let zapped = false;
