@@ -30,7 +30,7 @@ async function read(log: string): Promise<number> {
 async function simulate(name: string, events: number, out: string): Promise<number> {
   const w = WORKLOADS.find((x) => x.name === name)!;
   const writer = LogWriter.create(out, w.profile, CREATED);
-  const vm = new PageTrackVm({ profile: w.profile, log: writer });
+  const vm = new PageTrackVm({ profile: w.profile, log: writer, ...w.vm });
   const r = w.run(vm, { events, seed: 1 });
   await writer.close();
   return r.events;

@@ -17,14 +17,16 @@ import { WORKLOADS } from '../src/workloads/index.js';
 import type { ContestantReport, Timing } from './contestant.js';
 import { differs } from './peers/result.js';
 import { GUEST_PAGES, HOT_SET, SEED } from './workload.js';
+import { writeTrace } from './trace-gen.js';
 
 const sizes = {
   OPS: Number(process.env.PAGETRACK_BENCH_OPS ?? 10_000_000),
   LOG_EVENTS: Number(process.env.PAGETRACK_BENCH_LOG_EVENTS ?? 10_000_000),
   RUNS: Number(process.env.PAGETRACK_BENCH_RUNS ?? 5),
   BUDGET: Number(process.env.PAGETRACK_BENCH_BUDGET ?? 60),
+  INGEST_LINES: Number(process.env.PAGETRACK_BENCH_INGEST_LINES ?? 10_000_000),
 };
-const { OPS, LOG_EVENTS, RUNS, BUDGET } = sizes;
+const { OPS, LOG_EVENTS, RUNS, BUDGET, INGEST_LINES } = sizes;
 /** Set when any size was given: such a run's results file gets a name of its own. */
 const customSizes = Object.keys(sizes).some((k) => process.env[`PAGETRACK_BENCH_${k}`] !== undefined);
 const LOG_RUNS = 3;
@@ -175,6 +177,18 @@ const realistic = WORKLOADS.map((w) => {
 });
 console.log('realistic workloads (events/s, median (min-max)); targets >= 1 M/s');
 for (const w of realistic) console.log(`  ${w.name.padEnd(14)} ${w.profile}  ${w.events.toLocaleString('en-US')} events: simulate ${showSpread(w.simulate)}; audit ${showSpread(w.audit)}, peak ${mib(w.auditPeakRss)}`);
+// 6. Ingest: a synthetic host trace of INGEST_LINES lines (bench/trace-gen.ts), parsed alone and ingested end to end.
+say('ingest');
+const tracePath = join(tmp, 'bench.trace');
+await writeTrace(tracePath, INGEST_LINES);
+interface IngestReportJob { lines: number; parseLinesPerSecond: number; linesPerSecond: number; seconds: number; cpuSeconds: number; commands: number; events: number; peakRss: number }
+const ingests = Array.from({ length: LOG_RUNS }, () => child<IngestReportJob>('ingest-job.js', [tracePath, join(tmp, 'ingested.log.ndjson')]));
+const ingestRate = spread(ingests.map((x) => x.linesPerSecond));
+const parseRate = spread(ingests.map((x) => x.parseLinesPerSecond));
+const ig = ingests[0]!;
+console.log(`ingest of ${ig.lines.toLocaleString('en-US')} trace lines (${ig.commands.toLocaleString('en-US')} commands, ${ig.events.toLocaleString('en-US')} events written), lines/s; target >= 1 M/s end to end`);
+console.log(`  read + split + parse   ${showSpread(parseRate)}`);
+console.log(`  end to end             ${showSpread(ingestRate)}  peak ${mib(Math.max(...ingests.map((x) => x.peakRss)))}; model + log ${(100 * (1 - ingestRate.median / parseRate.median)).toFixed(0)}% of the time`);
 rmSync(tmp, { recursive: true, force: true });
 
 if (json) {
@@ -195,6 +209,7 @@ if (json) {
         contestants: { pagetrack: { ...strip(pagetrack), replay, readEach }, peers: rows, targets: { replayVsPlainLoop: vsFloor, replayVsReduxToolkit: vsRedux, readEachVsPlainLoop } },
         log: { events: log.events, ops: log.ops, write, read, readCpu, indexBuild: build, indexBuildCpu: buildCpu, seekMs: seek, stepBackMs: back, audit, index: t, sweep },
         realistic,
+        ingest: { lines: ig.lines, commands: ig.commands, events: ig.events, parse: parseRate, endToEnd: ingestRate, peakRss: Math.max(...ingests.map((x) => x.peakRss)) },
       },
       null,
       2,

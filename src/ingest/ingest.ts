@@ -9,7 +9,7 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 import type { Command } from '../domain/commands.js';
 import type { KernelProfile } from '../domain/profile.js';
 import { openInput } from '../io/input-file.js';
-import { splitLines, tooLongReason } from '../io/lines.js';
+import { splitLineBatches, tooLongReason } from '../io/lines.js';
 import { LogWriter } from '../log/writer.js';
 import { PERF_SCRIPT } from './formats/perf-script.js';
 import { TRACE_CMD, TRACE_CMD_RAW } from './formats/trace-cmd.js';
@@ -230,22 +230,24 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
   };
 
   try {
-    for await (const l of splitLines(inputBytes(o.input, (c) => (compression = c), (n) => (read += n)))) {
-      lines++;
-      if ('tooLong' in l) {
-        error(l.line, 1, tooLongReason(l.tooLong), '');
-        continue;
+    for await (const batch of splitLineBatches(inputBytes(o.input, (c) => (compression = c), (n) => (read += n)))) {
+      for (const l of batch) {
+        lines++;
+        if ('tooLong' in l) {
+          error(l.line, 1, tooLongReason(l.tooLong), '');
+          continue;
+        }
+        if (!format) {
+          early.push(l);
+          if (early.length < DETECT_LINES) continue;
+          formatName = detectFormat(early.map((x) => x.text));
+          format = FORMATS[formatName];
+          for (const e of early.splice(0)) handle(e.text, e.line);
+          continue;
+        }
+        handle(l.text, l.line);
       }
-      if (!format) {
-        early.push(l);
-        if (early.length < DETECT_LINES) continue;
-        formatName = detectFormat(early.map((x) => x.text));
-        format = FORMATS[formatName];
-        for (const e of early.splice(0)) handle(e.text, e.line);
-        continue;
-      }
-      handle(l.text, l.line);
-      if ((lines & 0xffff) === 0) o.onProgress?.({ bytes: read, totalBytes, events: lines });
+      o.onProgress?.({ bytes: read, totalBytes, events: lines });
     }
     if (!format) {
       formatName = detectFormat(early.map((x) => x.text));

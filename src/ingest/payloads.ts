@@ -157,7 +157,25 @@ export interface EmulateLine {
 const EMULATE_KERNEL = /^([0-9a-f]+):([0-9a-f]+):((?:[0-9a-f]{2} ?)*)\s*\((real|vm16|prot16|prot32|prot64)\)( failed)?\s*$/;
 const EMULATE_PLUGIN = /^([0-9a-f]+):([0-9a-f]+)(?: \S+)?: (.*?)( FAIL)?\s*$/;
 
-export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin'): Decoded<EmulateLine> {
+/**
+ * kvm_emulate_insn as raw fields (trace-cmd report -R): rip, csbase, len, insn (libtraceevent
+ * prints a byte array as "ARRAY[48, 89, 18, ...]"), flags (KVM_EMUL_INSN_F_CR0_PE 1, EFL_VM 2,
+ * CS_D 4, CS_L 8), failed.
+ */
+function decodeRawEmulate(payload: string): Decoded<EmulateLine> {
+  const f = rawFields(payload.replace(/ARRAY\[([^\]]*)\]/, (_, b: string) => b.replace(/[\s,]+/g, '')));
+  const rip = num(f.get('rip'));
+  const len = num(f.get('len'));
+  const flags = num(f.get('flags'));
+  const insn = f.get('insn');
+  if (rip === undefined || len === undefined || flags === undefined || insn === undefined || !/^[0-9a-f]*$/i.test(insn)) return { error: 'raw fields rip=, len=, insn=ARRAY[..], flags= (trace-cmd report -R)' };
+  const bytes = Uint8Array.from((insn.match(/../g) ?? []).slice(0, len).map((h) => Number.parseInt(h, 16)));
+  const mode = (flags & 1) === 0 ? 'real' : (flags & 2) !== 0 ? 'vm16' : (flags & 8) !== 0 ? 'prot64' : (flags & 4) !== 0 ? 'prot32' : 'prot16';
+  return { rip, bytes, mode, failed: (num(f.get('failed')) ?? 0) !== 0 };
+}
+
+export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin' | 'raw'): Decoded<EmulateLine> {
+  if (shape === 'raw') return decodeRawEmulate(payload);
   if (shape === 'kernel') {
     const m = EMULATE_KERNEL.exec(payload);
     if (!m) return { error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' };
@@ -232,15 +250,29 @@ export function decodeSpteChanged(payload: string): Decoded<SpteChangedLine> {
 /** kvm_mmu_pagetable_walk "addr %llx pferr %x %s" and kvm_mmu_paging_element "pte %llx level %u". */
 export function decodeWalk(payload: string): Decoded<{ readonly addr: number; readonly pferr: number }> {
   const m = /^addr ([0-9a-f]+) pferr ([0-9a-f]+)/.exec(payload);
-  return m ? { addr: hexNum(m[1]!), pferr: hexNum(m[2]!) } : { error: 'kvm_mmu_pagetable_walk: "addr A pferr E FLAGS"' };
+  if (m) return { addr: hexNum(m[1]!), pferr: hexNum(m[2]!) };
+  const f = rawFields(payload);
+  const addr = num(f.get('addr'));
+  const pferr = num(f.get('pferr'));
+  return addr !== undefined && pferr !== undefined ? { addr, pferr } : { error: 'kvm_mmu_pagetable_walk: "addr A pferr E FLAGS"' };
 }
 export function decodePagingElement(payload: string): Decoded<{ readonly pte: bigint; readonly level: number }> {
   const m = /^pte ([0-9a-f]+) level (\d+)\s*$/.exec(payload);
-  return m ? { pte: BigInt(`0x${m[1]}`), level: Number(m[2]) } : { error: 'kvm_mmu_paging_element: "pte P level L"' };
+  if (m) return { pte: BigInt(`0x${m[1]}`), level: Number(m[2]) };
+  const f = rawFields(payload);
+  const pte = f.get('pte');
+  const level = num(f.get('level'));
+  if (pte !== undefined && level !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(pte)) return { pte: BigInt(pte), level };
+  return { error: 'kvm_mmu_paging_element: "pte P level L"' };
 }
 
 /** kvm_cr "cr_%s %x = 0x%lx". */
 export function decodeCr(payload: string): Decoded<{ readonly write: boolean; readonly cr: number; readonly value: number }> {
   const m = /^cr_(read|write) ([0-9a-f]+) = 0x([0-9a-f]+)\s*$/.exec(payload);
-  return m ? { write: m[1] === 'write', cr: hexNum(m[2]!), value: hexNum(m[3]!) } : { error: 'kvm_cr: "cr_read|cr_write N = 0xV"' };
+  if (m) return { write: m[1] === 'write', cr: hexNum(m[2]!), value: hexNum(m[3]!) };
+  const f = rawFields(payload);
+  const rw = num(f.get('rw'));
+  const cr = num(f.get('cr'));
+  const value = num(f.get('val'));
+  return rw !== undefined && cr !== undefined && value !== undefined ? { write: rw !== 0, cr, value } : { error: 'kvm_cr: "cr_read|cr_write N = 0xV"' };
 }

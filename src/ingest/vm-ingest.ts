@@ -286,7 +286,7 @@ export class VmIngest {
 
   private emulate(r: TraceRecord): boolean {
     this.closeZapWindow();
-    const insn = decodeEmulate(r.payload, this.o.payloads === 'kernel' ? 'kernel' : 'plugin');
+    const insn = decodeEmulate(r.payload, this.o.payloads);
     if (isError(insn)) {
       this.decodeError = insn.error;
       return false;
@@ -363,7 +363,8 @@ export class VmIngest {
    * memslot changes the kernel does not trace at their exact place); anything else is a marker.
    */
   private marker(r: TraceRecord): boolean {
-    const text = r.payload.trim();
+    // raw (-R) prints "ip=... buf=TEXT"; perf and the kernel print TEXT
+    const text = r.payload.replace(/^(?:ip=\S+\s+)?buf=/, '').trim();
     const m = /^pagetrack-cmd (\{.*\})$/.exec(text);
     if (!m) {
       this.execute({ op: 'mark', text: clip(text, 1024) }, this.origin(r));

@@ -10,7 +10,9 @@ import { parseTracefsLine } from './tracefs.js';
 
 export function parseTraceCmdLine(text: string, line: number): ParsedLine {
   if (/^(cpus|version)=/.test(text) || /^CPU \d+ is empty$/.test(text) || /^\s*$/.test(text)) return { kind: 'skip' };
-  return parseTracefsLine(text, line);
+  const p = parseTracefsLine(text, line);
+  // trace-cmd pads the event name ("kvm_mmu_get_page:     new sp ..."): the payload starts after the padding
+  return p.kind === 'record' ? { kind: 'record', record: { ...p.record, payload: p.record.payload.trimStart() } } : p;
 }
 
 export const TRACE_CMD: TraceFormat = { name: 'trace-cmd', payloads: 'plugin', parse: parseTraceCmdLine };

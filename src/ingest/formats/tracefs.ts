@@ -12,6 +12,8 @@ const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0
 
 export function parseTracefsLine(text: string, line: number): ParsedLine {
   if (text.length === 0 || text.charCodeAt(0) === 35 /* # */) return { kind: 'skip' };
+  const fast = fastParse(text, line);
+  if (fast) return fast;
   const m = LINE.exec(text);
   if (!m) return { kind: 'error', ...whereItStops(text) };
   return {
@@ -27,6 +29,49 @@ export function parseTracefsLine(text: string, line: number): ParsedLine {
       payload: m[8]!,
     },
   };
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * The common shape without a regex (the ingest hot path): `TASK-PID [CPU] FLAGS TS: EVENT: PAYLOAD`
+ * with no TGID column. Undefined sends the line to the full grammar (which also words errors).
+ */
+function fastParse(text: string, line: number): ParsedLine | undefined {
+  const open = text.indexOf(' [');
+  if (open < 0) return undefined;
+  const close = text.indexOf(']', open + 2);
+  if (close < 0 || close - open > 8) return undefined;
+  let cpu = 0;
+  for (let i = open + 2; i < close; i++) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) return undefined;
+    cpu = cpu * 10 + c - 48;
+  }
+  // task-pid before " [": trailing spaces, then digits, then '-'
+  let e = open;
+  while (e > 0 && text.charCodeAt(e - 1) === 32) e--;
+  let d = e;
+  while (d > 0 && isDigit(text.charCodeAt(d - 1))) d--;
+  if (d === e || d === 0 || text.charCodeAt(d - 1) !== 45 /* - */ || text.charCodeAt(d - 2) === 41 /* ) of a TGID column */) return undefined;
+  let t0 = 0;
+  while (t0 < d - 1 && text.charCodeAt(t0) === 32) t0++;
+  // flags (optional) and timestamp: "  .....  1404.389384: "
+  const colon = text.indexOf(': ', close);
+  if (colon < 0) return undefined;
+  let ts = colon;
+  while (ts > close && (isDigit(text.charCodeAt(ts - 1)) || text.charCodeAt(ts - 1) === 46)) ts--;
+  const tsText = text.slice(ts, colon);
+  const dot = tsText.indexOf('.');
+  if (dot <= 0 || dot === tsText.length - 1 || text.charCodeAt(ts - 1) !== 32) return undefined;
+  const between = text.slice(close + 1, ts).trim();
+  if (between.length !== 0 && !/^[.a-zA-Z0-9]{4,6}$/.test(between)) return undefined;
+  const evEnd = text.indexOf(':', colon + 2);
+  if (evEnd < 0) return undefined;
+  const event = text.slice(colon + 2, evEnd);
+  if (!/^[A-Za-z_]\w*$/.test(event)) return undefined;
+  const payloadStart = text.charCodeAt(evEnd + 1) === 32 ? evEnd + 2 : evEnd + 1;
+  return { kind: 'record', record: { line, task: text.slice(t0, d - 1), pid: Number(text.slice(d, e)), cpu, ts: tsText, event, payload: text.slice(payloadStart) } };
 }
 
 /** Column and expectation for a line that is not `TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: ...`. */
