@@ -24,10 +24,11 @@ const ACCESS = ['---', '--x', 'w--', 'w-x', '-u-', '-ux', 'wu-', 'wux'];
 const hex = (n: number) => n.toString(16);
 
 /** KVM_MMU_PAGE_PRINTK: 4.6 "sp gen %lx gfn %llx %u%s q%u%s %s%s %snxe root %u %s", 4.19 adds l and %sad, 5.9+ "%u-byte". */
-export function kernelSp(f: SpFields, version: '4.6' | '4.19' | '6.x'): string {
+export function kernelSp(f: SpFields, version: '4.6' | '4.19' | '5.0' | '6.x'): string {
   const common = `q${f.quadrant}${f.direct ? ' direct' : ''} ${ACCESS[f.access]}${f.invalid ? ' invalid' : ''} ${f.nxe ? '' : '!'}nxe`;
   let s: string;
   if (version === '4.6') s = `sp gen ${hex(f.gen)} gfn ${hex(f.gfn)} ${f.level}${f.gpteBytes === 8 ? ' pae' : ''} ${common} root ${f.rootCount} ${f.unsync ? 'unsync' : 'sync'}`;
+  else if (version === '5.0') s = `sp gfn ${hex(f.gfn)} l${f.level}${f.gpteBytes === 8 ? ' pae' : ''} ${common} ${f.ad ? '' : '!'}ad root ${f.rootCount} ${f.unsync ? 'unsync' : 'sync'}`;
   else if (version === '4.19') s = `sp gen ${hex(f.gen)} gfn ${hex(f.gfn)} l${f.level}${f.gpteBytes === 8 ? ' pae' : ''} ${common} ${f.ad ? '' : '!'}ad root ${f.rootCount} ${f.unsync ? 'unsync' : 'sync'}`;
   else s = `sp gen ${f.gen} gfn ${hex(f.gfn)} l${f.level} ${f.gpteBytes}-byte ${common} ${f.ad ? '' : '!'}ad root ${f.rootCount} ${f.unsync ? 'unsync' : 'sync'}`;
   return f.created === undefined ? s : `${s} ${f.created ? 'new' : 'existing'}`;

@@ -39,16 +39,17 @@ const ACCESS = ['---', '--x', 'w--', 'w-x', '-u-', '-ux', 'wu-', 'wux'];
 const hexNum = (s: string): number => Number.parseInt(s, 16);
 
 // sp gen G gfn X [l]L[ N-byte| pae] qQ[ direct] ACC[ invalid] [!]nxe [[!]ad ]root R sync|unsync[ new|existing]
-const KERNEL_SP = /^sp gen ([0-9a-f]+) gfn ([0-9a-f]+) (l?)(\d+)(?: (\d)-byte|( pae))? q(\d+)( direct)? ([-wux]{3})( invalid)? !?nxe (?:!?ad )?root (\d+) (sync|unsync)(?: (new|existing))?\s*$/;
+const KERNEL_SP = /^sp (?:gen ([0-9a-f]+) )?gfn ([0-9a-f]+) (l?)(\d+)(?: (\d)-byte|( pae))? q(\d+)( direct)? ([-wux]{3})( invalid)? !?nxe (?:!?ad )?root (\d+) (sync|unsync)(?: (new|existing))?\s*$/;
 
 /**
  * KVM_MMU_PAGE_PRINTK as the kernel prints it: 4.6 "sp gen %lx gfn %llx %u%s q%u..." (no `l`, no
- * `ad`), 4.19 "... l%u%s q%u ... %sad ..." (`pae` for 8-byte gptes), 5.9+ "... l%u %u-byte q%u ...".
+ * `ad`), 4.19 "... l%u%s q%u ... %sad ..." (`pae` for 8-byte gptes), 4.20-5.2 the same without
+ * "gen %lx" (mmu_valid_gen was gone until the fast zap came back in 5.3), 5.9+ "... l%u %u-byte q%u ...".
  * The role's smm bits are not printed: `smm` stays unknown.
  */
 export function decodeKernelSp(payload: string): Decoded<SpLine> {
   const m = KERNEL_SP.exec(payload);
-  if (!m) return { error: 'KVM_MMU_PAGE_PRINTK: "sp gen G gfn X lL N-byte qQ [direct] ACC [invalid] [!]nxe [!]ad root R sync|unsync [new|existing]"' };
+  if (!m) return { error: 'KVM_MMU_PAGE_PRINTK: "sp [gen G ]gfn X lL N-byte qQ [direct] ACC [invalid] [!]nxe [!]ad root R sync|unsync [new|existing]"' };
   const bytes = m[5] !== undefined ? (Number(m[5]) as 4 | 8) : m[6] ? 8 : m[3] ? 4 : undefined;
   return {
     gfn: hexNum(m[2]!),

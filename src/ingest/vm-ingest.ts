@@ -56,6 +56,9 @@ export interface VmIngestOptions {
   readonly onFinding: (f: IngestFinding) => void;
 }
 
+/** Profiles whose role bit 4 means 8-byte gptes (cr4_pae, gpte_is_8_bytes); later ones mean 4-byte. */
+const ROLE_8_BYTE_BIT: ReadonlySet<string> = new Set(['linux-4.6', 'linux-4.19', 'linux-5.7', 'linux-5.16']);
+
 /** Pages a slot made up for an unknown layout covers: one aligned 1 GiB region. */
 const INFERRED_PAGES = 1 << 18;
 const PFERR_WRITE = 2;
@@ -155,8 +158,8 @@ export class VmIngest {
   }
 
   private sp(r: TraceRecord): SpLine | undefined {
-    const p = this.o.profile;
-    const has4 = p.name.startsWith('linux-6') && p.name !== 'linux-6.0';
+    // role bit 4 is has_4_byte_gpte, and bit 18 passthrough, from ~5.18 (replacing gpte_is_8_bytes): the 6.1+ profiles.
+    const has4 = !ROLE_8_BYTE_BIT.has(this.o.profile.name);
     const d = this.o.payloads === 'kernel' ? decodeKernelSp(r.payload) : this.o.payloads === 'plugin' ? decodePluginSp(r.payload, has4) : decodeRawSp(r.payload, has4, has4);
     if (isError(d)) {
       this.decodeError = d.error;
