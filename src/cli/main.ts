@@ -17,6 +17,7 @@ import { addAuditCommand } from './audit-command.js';
 import { addSimulateCommand } from './simulate-command.js';
 import { addProfileCommands } from './profiles-command.js';
 import { addIngestCommand } from './ingest-command.js';
+import { addRecordCommand } from './record-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
@@ -152,6 +153,7 @@ addAuditCommand(program);
 addSimulateCommand(program);
 addProfileCommands(program);
 addIngestCommand(program);
+addRecordCommand(program);
 
 installLastResort();
 program.parseAsync().catch(exitWithError);
