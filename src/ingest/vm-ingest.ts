@@ -119,9 +119,9 @@ export class VmIngest {
         this.closeZapWindow();
         return this.marker(r);
       case 'kvm_page_fault':
-        return !isError(decodePageFault(r.payload));
+        return this.decodes(decodePageFault(r.payload));
       case 'kvm_cr':
-        return !isError(decodeCr(r.payload));
+        return this.decodes(decodeCr(r.payload));
       default:
         return false;
     }
@@ -135,6 +135,12 @@ export class VmIngest {
 
   /** Decoding failures become the caller's parse errors. */
   decodeError: string | undefined;
+
+  private decodes(d: object): boolean {
+    if (!isError(d)) return true;
+    this.decodeError = d.error;
+    return false;
+  }
 
   private origin(r: TraceRecord): Origin {
     return { file: this.o.file, line: r.line, ts: r.ts, cpu: r.cpu, task: clip(r.task, 256) };

@@ -7,7 +7,7 @@
  * private tracefs mount) is removed whatever happens. Lost events are counted, never hidden.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, createWriteStream, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, openSync, readSync, readdirSync, unlinkSync } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { commitTemp, createTempBeside } from '../io/safe-write.js';
 import { type Instance, RecordError, createInstance, findTracefs, followPids, lostEvents } from './tracefs.js';
@@ -84,7 +84,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       });
       followPids(inst, [child.pid!]);
       (child.stdio[3] as NodeJS.WritableStream).end('go\n');
-    } else followPids(inst, [o.pid!]);
+    } else followPids(inst, threadsOf(o.pid!)); // a VMM's vCPU threads are threads of its process
     let exited = false;
     void childDone.then(() => (exited = true));
     const pipe = openSync(inst.pipe, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -146,6 +146,15 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     process.off('SIGTERM', onSignal);
     inst?.remove();
     t.release();
+  }
+}
+
+/** Every thread of a process (/proc/PID/task): set_event_pid filters by thread id. */
+function threadsOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isSafeInteger(t));
+  } catch {
+    return [pid];
   }
 }
 
