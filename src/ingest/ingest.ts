@@ -208,6 +208,13 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     return v;
   };
   const handle = (text: string, line: number) => {
+    // Other events are only counted: their name is enough (no parse, no record).
+    const quick = format!.eventOf(text);
+    if (quick !== undefined && !PAGE_TRACKING_EVENTS.has(quick) && /^[A-Za-z_]\w*$/.test(quick)) {
+      records++;
+      skipped[quick] = (skipped[quick] ?? 0) + 1;
+      return;
+    }
     const p = format!.parse(text, line);
     if (p.kind === 'skip') return;
     if (p.kind === 'error') {

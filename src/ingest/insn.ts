@@ -21,7 +21,7 @@ const cache = new Map<string, InsnWrite | undefined>();
 
 /** Decodes one instruction; undefined when the bytes are not a valid instruction in that mode. */
 export function memoryWrite(bytes: Uint8Array, mode: keyof typeof BITNESS = 'prot64'): InsnWrite | undefined {
-  const key = `${mode}:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  const key = mode + String.fromCharCode(...bytes); // at most 15 bytes: a short string key
   if (cache.has(key)) return cache.get(key);
   const r = decode(bytes, mode);
   if (cache.size < 65536) cache.set(key, r);

@@ -188,9 +188,15 @@ export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin' | 'raw
   return /^(?:[0-9a-f]{2} ?)+$/.test(text) ? { rip: hexNum(m[2]!), bytes: hexBytes(text), failed: m[4] !== undefined } : { rip: hexNum(m[2]!), asm: text, failed: m[4] !== undefined };
 }
 
+/** Instruction bytes by their text: traces repeat the same few instructions (the ingest hot path). */
+const bytesOfText = new Map<string, Uint8Array>();
 function hexBytes(s: string): Uint8Array {
-  const parts = s.trim().split(/\s+/).filter(Boolean);
-  return Uint8Array.from(parts.map((p) => Number.parseInt(p, 16)));
+  let b = bytesOfText.get(s);
+  if (b === undefined) {
+    b = Uint8Array.from(s.trim().split(/\s+/).filter(Boolean).map((p) => Number.parseInt(p, 16)));
+    if (bytesOfText.size < 65536) bytesOfText.set(s, b);
+  }
+  return b;
 }
 
 /** kvm_page_fault: new (~6.1+) "vcpu %u rip 0x%lx address 0x%016llx error_code 0x%llx", old "address %lx error_code %x". */
@@ -257,13 +263,14 @@ export function decodeWalk(payload: string): Decoded<{ readonly addr: number; re
   const pferr = num(f.get('pferr'));
   return addr !== undefined && pferr !== undefined ? { addr, pferr } : { error: 'kvm_mmu_pagetable_walk: "addr A pferr E FLAGS"' };
 }
-export function decodePagingElement(payload: string): Decoded<{ readonly pte: bigint; readonly level: number }> {
+/** The PTE is kept as its text ("0x…" or decimal): only the walk's last one is ever turned into a number. */
+export function decodePagingElement(payload: string): Decoded<{ readonly pte: string; readonly level: number }> {
   const m = /^pte ([0-9a-f]+) level (\d+)\s*$/.exec(payload);
-  if (m) return { pte: BigInt(`0x${m[1]}`), level: Number(m[2]) };
+  if (m) return { pte: `0x${m[1]}`, level: Number(m[2]) };
   const f = rawFields(payload);
   const pte = f.get('pte');
   const level = num(f.get('level'));
-  if (pte !== undefined && level !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(pte)) return { pte: BigInt(pte), level };
+  if (pte !== undefined && level !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(pte)) return { pte, level };
   return { error: 'kvm_mmu_paging_element: "pte P level L"' };
 }
 

@@ -31,4 +31,6 @@ export interface TraceFormat {
   /** How the format prints kvmmmu shadow-page events: the kernel's TP_printk, libtraceevent's kvm plugin, or raw fields. */
   readonly payloads: 'kernel' | 'plugin' | 'raw';
   parse(text: string, line: number): ParsedLine;
+  /** The event name of a well-formed line, found without parsing it (so other events are counted cheaply). */
+  eventOf(text: string): string | undefined;
 }

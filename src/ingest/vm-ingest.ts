@@ -66,7 +66,8 @@ const PFERR_WRITE = 2;
 interface PendingEmulation {
   readonly record: TraceRecord;
   readonly insn: EmulateLine;
-  walk?: { addr: number; elements: Array<{ pte: bigint; level: number }> };
+  /** The data walk (W bit): its address and the last paging element seen. */
+  walk?: { addr: number; last?: { pte: string; level: number } };
 }
 
 export class VmIngest {
@@ -312,7 +313,7 @@ export class VmIngest {
         this.decodeError = w.error;
         return false;
       }
-      if (p && (w.pferr & PFERR_WRITE) !== 0) p.walk = { addr: w.addr, elements: [] };
+      if (p && (w.pferr & PFERR_WRITE) !== 0) p.walk = { addr: w.addr };
       return true;
     }
     const el = decodePagingElement(r.payload);
@@ -320,7 +321,7 @@ export class VmIngest {
       this.decodeError = el.error;
       return false;
     }
-    p?.walk?.elements.push(el);
+    if (p?.walk) p.walk.last = el;
     return true;
   }
 
@@ -335,7 +336,7 @@ export class VmIngest {
     if (!p.insn.bytes) return;
     const w = memoryWrite(p.insn.bytes, p.insn.mode ?? 'prot64');
     if (!w || w.bytes === 0) return;
-    const gpa = p.walk ? gpaOf(p.walk.addr, p.walk.elements) : undefined;
+    const gpa = p.walk?.last ? gpaOf(p.walk.addr, [{ pte: BigInt(p.walk.last.pte), level: p.walk.last.level }]) : undefined;
     if (gpa === undefined) {
       this.stats.writesWithoutAddress++;
       return;

@@ -23,4 +23,17 @@ export function parsePerfScriptLine(text: string, line: number): ParsedLine {
   };
 }
 
-export const PERF_SCRIPT: TraceFormat = { name: 'perf-script', payloads: 'kernel', parse: parsePerfScriptLine };
+/** The event name of "... TIMESTAMP: SYSTEM:EVENT: ...". */
+function perfEventOf(text: string): string | undefined {
+  const close = text.indexOf('] ');
+  if (close < 0) return undefined;
+  const colon = text.indexOf(': ', close);
+  if (colon < 0) return undefined;
+  const sys = text.indexOf(':', colon + 2);
+  const end = sys < 0 ? -1 : text.indexOf(':', sys + 1);
+  if (end < 0) return undefined;
+  const event = text.slice(sys + 1, end);
+  return text.slice(colon + 2, sys).trim() === 'ftrace' && event === 'print' ? 'tracing_mark_write' : event;
+}
+
+export const PERF_SCRIPT: TraceFormat = { name: 'perf-script', payloads: 'kernel', parse: parsePerfScriptLine, eventOf: perfEventOf };

@@ -6,7 +6,7 @@
  * `#` lines, so the line grammar is shared.
  */
 import type { ParsedLine, TraceFormat } from '../record.js';
-import { parseTracefsLine } from './tracefs.js';
+import { parseTracefsLine, tracefsEventOf } from './tracefs.js';
 
 export function parseTraceCmdLine(text: string, line: number): ParsedLine {
   if (/^(cpus|version)=/.test(text) || /^CPU \d+ is empty$/.test(text) || /^\s*$/.test(text)) return { kind: 'skip' };
@@ -15,5 +15,5 @@ export function parseTraceCmdLine(text: string, line: number): ParsedLine {
   return p.kind === 'record' ? { kind: 'record', record: { ...p.record, payload: p.record.payload.trimStart() } } : p;
 }
 
-export const TRACE_CMD: TraceFormat = { name: 'trace-cmd', payloads: 'plugin', parse: parseTraceCmdLine };
-export const TRACE_CMD_RAW: TraceFormat = { name: 'trace-cmd-raw', payloads: 'raw', parse: parseTraceCmdLine };
+export const TRACE_CMD: TraceFormat = { name: 'trace-cmd', payloads: 'plugin', parse: parseTraceCmdLine, eventOf: tracefsEventOf };
+export const TRACE_CMD_RAW: TraceFormat = { name: 'trace-cmd-raw', payloads: 'raw', parse: parseTraceCmdLine, eventOf: tracefsEventOf };

@@ -86,4 +86,14 @@ export function whereItStops(text: string): { column: number; expected: string }
   return { column: close + 2 + ts[0].length, expected: ' EVENT: PAYLOAD' };
 }
 
-export const TRACEFS: TraceFormat = { name: 'tracefs', payloads: 'kernel', parse: parseTracefsLine };
+/** The event name after "] FLAGS TIMESTAMP: " (the first ": " after the CPU column). */
+export function tracefsEventOf(text: string): string | undefined {
+  const close = text.indexOf('] ');
+  if (close < 0) return undefined;
+  const colon = text.indexOf(': ', close);
+  if (colon < 0) return undefined;
+  const end = text.indexOf(':', colon + 2);
+  return end < 0 ? undefined : text.slice(colon + 2, end);
+}
+
+export const TRACEFS: TraceFormat = { name: 'tracefs', payloads: 'kernel', parse: parseTracefsLine, eventOf: tracefsEventOf };
