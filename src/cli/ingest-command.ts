@@ -20,6 +20,15 @@ export function hostProfile() {
   }
 }
 
+/** Where each VM's log goes: the first VM's at `base`, each further one's with `.vmPID` before `.log.ndjson`. */
+export function logPerVm(base: string): (vm: string) => string {
+  let first: string | undefined;
+  return (vm) => {
+    first ??= vm;
+    return vm === first ? base : base.replace(/(\.log\.ndjson|\.ndjson)?$/, `.vm${vm}$1`);
+  };
+}
+
 export function formatIngest(r: IngestReport): string {
   const out = [`ingested ${r.input} (${r.format}${r.compression !== 'none' ? `, ${r.compression}` : ''}): ${r.lines} lines, ${r.records} events in ${r.seconds.toFixed(2)} s`];
   const used = Object.entries(r.used).sort((a, b) => b[1] - a[1]);
@@ -76,7 +85,6 @@ export function addIngestCommand(program: Command): void {
         }
       }
       const base = o.out ?? `pagetrack-out/${trace === '-' ? 'stdin' : basename(trace).replace(/\.(gz|zst)$/, '').replace(/\.(trace|txt|dat|log)$/, '')}.log.ndjson`;
-      const seen = new Set<string>();
       const bar = progressBar('ingest', { quiet: o.quiet });
       let r: IngestReport;
       try {
@@ -88,10 +96,7 @@ export function addIngestCommand(program: Command): void {
           ...(layout ? { layout } : {}),
           tdp: !o.shadowPaging,
           externalWriteTracking: o.externalWriteTracking === true,
-          out: (vm) => {
-            seen.add(vm);
-            return seen.size === 1 ? base : base.replace(/(\.log\.ndjson|\.ndjson)?$/, `.vm${vm}$1`);
-          },
+          out: logPerVm(base),
           onProgress: (p) => bar.update(p),
         });
       } finally {

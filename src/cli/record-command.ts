@@ -5,7 +5,7 @@ import { ingest } from '../ingest/ingest.js';
 import { DEFAULT_EVENTS, RecordError } from '../record/tracefs.js';
 import { record } from '../record/record.js';
 import { UsageError } from './errors.js';
-import { formatIngest, hostProfile } from './ingest-command.js';
+import { formatIngest, hostProfile, logPerVm } from './ingest-command.js';
 import { parseInt10 } from './timetravel-commands.js';
 import { profileFrom } from './profile-options.js';
 
@@ -53,17 +53,10 @@ export function addRecordCommand(program: Command): void {
       if (o.ingest) {
         const profile = profileFrom(o.kernel ? { kernel: o.kernel } : {}) ?? hostProfile();
         const base = r.out.replace(/(\.gz)?$/, '').replace(/(\.trace|\.txt)?$/, '');
-        const report = await ingest({ profile, input: r.out, out: (vm) => `${base}${logSuffix(vm)}` });
+        const report = await ingest({ profile, input: r.out, out: logPerVm(`${base}.log.ndjson`) });
         console.log(formatIngest(report));
         if (report.errorCount > 0 || report.findingCount > 0) process.exitCode = 1;
       }
       if (r.lost > 0) process.exitCode = 1;
     });
-}
-
-let firstVm: string | undefined;
-/** The first VM's log is TRACE.log.ndjson, each further one TRACE.vmPID.log.ndjson. */
-function logSuffix(vm: string): string {
-  firstVm ??= vm;
-  return vm === firstVm ? '.log.ndjson' : `.vm${vm}.log.ndjson`;
 }
