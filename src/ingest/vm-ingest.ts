@@ -274,6 +274,7 @@ export class VmIngest {
 
   /** Zaps the model decided that the kernel's next lines did not show: findings. */
   private closeZapWindow(): void {
+    if (this.expected.size === 0 && this.zapCause === undefined && this.expectZapAll === undefined) return;
     const r = this.last;
     for (const [id, e] of this.expected) {
       if (r) this.o.onFinding({ kind: 'model-only-zap', vm: this.key, line: e.line, ts: r.ts, message: `the model zapped sp ${id} (gfn/level/quadrant/smm/gpte/access ${this.keyOf.get(id)}) for ${e.why}; the kernel's trace shows no zap of it` });
