@@ -425,6 +425,30 @@ describe('11.11 every reader says what it dropped', () => {
   });
 });
 
+describe('bad arguments exit 2 (README exit table), and run reads - as standard input', () => {
+  it("a missing argument, an unknown command or option, a bad option value: commander's one-line message and exit 2; --help and --version exit 0", () => {
+    const cases: Array<[string[], string]> = [
+      [['state'], "error: missing required argument 'log'"],
+      [['bogus'], "error: unknown command 'bogus'"],
+      [['state', DEMO, '--nope'], "error: unknown option '--nope'"],
+      [['state', DEMO, '--interval', 'x', '--at', 'end'], "error: option '--interval <N>' argument 'x' is invalid. --interval must be a non-negative integer, got 'x'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(...args);
+      expect([r.status, r.stderr.trim()], args.join(' ')).toEqual([2, message]);
+    }
+    expect(cli('--version').status).toBe(0);
+    expect(cli('--help').status).toBe(0);
+  });
+
+  it('run - reads the script from standard input; rejections name "-" and the line', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', '-'], { input: '{"op":"memslot-create","as":0,"slot":0,"base":0,"npages":16}\n{"op":"bogus"}\n', encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('REJECTED -:2: field \'op\': unknown command "bogus"');
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('2 commands, 7 events, 1 rejected');
+  });
+});
+
 describe('no stack trace is reachable from the CLI', () => {
   it('odd arguments and odd files: one line, "pagetrack: ...", exit 2', () => {
     const garbage = fresh('garbage.log');

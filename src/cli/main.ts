@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PROFILE, getProfile } from '../domain/profile.js';
 import { type ProfileOpts, profileFrom } from './profile-options.js';
@@ -37,12 +37,14 @@ function nonNegativeInt(what: string) {
 const program = new Command()
   .name('pagetrack')
   .description('An event-sourced model of KVM guest page tracking: run command scripts, verify logs, inspect the state at any event.')
-  .version(version);
+  .version(version)
+  // Bad arguments (a missing argument or option, an unknown command) exit 2 as every input error does; commander has printed the message.
+  .exitOverride();
 
 program
   .command('run')
   .description('execute an NDJSON command script and write the event log')
-  .argument('<script>', 'NDJSON command script')
+  .argument('<script>', 'NDJSON command script, or - for standard input')
   .option('--log <file>', 'write the event log here')
   .option('--append', 'continue the log at --log (repairing a cut-off tail) instead of replacing it')
   .option('--profile <name>', 'kernel profile for a new log (default linux-4.6; `pagetrack profiles` lists them)')
@@ -52,7 +54,7 @@ program
   .option('--quiet', 'print only rejections and the summary')
   .action(async (script: string, opts: ProfileOpts & { log?: string; append?: boolean; quiet?: boolean; shadowPaging?: boolean; externalWriteTracking?: boolean }) => {
     // The script must be readable before any log is touched.
-    await (await openInput(script, 'script', ['regular', 'fifo'])).fh.close();
+    if (script !== '-') await (await openInput(script, 'script', ['regular', 'fifo'])).fh.close();
     let writer: LogWriter | null = null;
     let vm: PageTrackVm;
     if (opts.append) {
@@ -156,4 +158,7 @@ addIngestCommand(program);
 addRecordCommand(program);
 
 installLastResort();
-program.parseAsync().catch(exitWithError);
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  exitWithError(err);
+});

@@ -36,9 +36,10 @@ export function isComment(text: string): boolean {
  * command, skipped without being held in memory.
  */
 export async function runScriptFile(vm: PageTrackVm, file: string, onResult: (r: CommandResult, line: number) => void): Promise<void> {
-  const { fh } = await openInput(file, 'script', ['regular', 'fifo']);
+  // '-' is standard input (README, "CLI").
+  const fh = file === '-' ? undefined : (await openInput(file, 'script', ['regular', 'fifo'])).fh;
   try {
-    for await (const l of splitLines(fh.createReadStream({ autoClose: false, highWaterMark: 1 << 16 }))) {
+    for await (const l of splitLines(fh ? fh.createReadStream({ autoClose: false, highWaterMark: 1 << 16 }) : process.stdin)) {
       if ('tooLong' in l) {
         onResult(vm.rejectInput({ reason: tooLongReason(l.tooLong) }, { file, line: l.line }), l.line);
         continue;
@@ -47,7 +48,7 @@ export async function runScriptFile(vm: PageTrackVm, file: string, onResult: (r:
       onResult(runLine(vm, l.text, { file, line: l.line }), l.line);
     }
   } finally {
-    await fh.close();
+    await fh?.close();
   }
 }
 
