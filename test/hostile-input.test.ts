@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { hash } from 'node:crypto';
-import { closeSync, readdirSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -322,6 +322,41 @@ describe('11.7 a damaged index is rebuilt, never a crash', () => {
       `pagetrack: rebuilding the index ${log}.idx: index ${log}.idx: is a directory, not a regular file`,
       `pagetrack: the index could not be saved (index ${log}.idx: is a directory (EISDIR)); it is used from memory this time`,
     ]);
+  });
+});
+
+describe('where the index lives: --index, $PAGETRACK_INDEX_DIR, and a cache when the folder is read-only', () => {
+  it('--index PATH and PAGETRACK_INDEX_DIR put it there, and nothing beside the log', () => {
+    const log = demoCopy();
+    const idx = fresh('elsewhere.idx');
+    expect(cli('state', log, '--at', 'c9', '--index', idx, '--json').status).toBe(0);
+    expect([existsSync(idx), existsSync(indexPathOf(log))]).toEqual([true, false]);
+    const d = fresh('idxdir');
+    mkdirSync(d);
+    const r = spawnSync(process.execPath, [BIN, 'state', log, '--at', 'c9', '--json'], { encoding: 'utf8', env: { ...process.env, PAGETRACK_INDEX_DIR: d } });
+    expect(r.status).toBe(0);
+    expect(readdirSync(d)).toEqual([expect.stringMatching(/^\d+-demo\.log\.ndjson\.[0-9a-f]{16}\.idx$/)]);
+    expect(existsSync(indexPathOf(log))).toBe(false);
+  });
+
+  it.skipIf(typeof process.getuid !== 'function' || process.getuid() !== 0)('a read-only folder (EROFS): the index is kept in the cache, said once, and found there next time', () => {
+    const d = fresh('ro');
+    mkdirSync(d);
+    writeFileSync(join(d, 'demo.log.ndjson'), readFileSync(DEMO));
+    const cache = fresh('cache');
+    const env = { ...process.env, PAGETRACK_CACHE_DIR: cache };
+    execFileSync('mount', ['--bind', d, d]);
+    try {
+      execFileSync('mount', ['-o', 'remount,bind,ro', d]);
+      const log = join(d, 'demo.log.ndjson');
+      const first = spawnSync(process.execPath, [BIN, 'state', log, '--at', 'c9', '--json'], { encoding: 'utf8', env });
+      expect(first.status).toBe(0);
+      expect(first.stderr.trim()).toMatch(new RegExp(`^pagetrack: the index could not be written beside the log \\(EROFS\\); it is kept in ${cache}/indexes/demo\\.log\\.ndjson\\.[0-9a-f]{16}\\.idx$`));
+      const second = spawnSync(process.execPath, [BIN, 'state', log, '--at', 'c9', '--json'], { encoding: 'utf8', env });
+      expect([second.status, second.stderr]).toEqual([0, '']);
+    } finally {
+      execFileSync('umount', [d]);
+    }
   });
 });
 

@@ -95,8 +95,9 @@ program
   .option('--command <K>', 'state after command K (a plain replay)', nonNegativeInt('--command'))
   .option('--event <N>', 'state after event N (a plain replay)', nonNegativeInt('--event'))
   .option('--interval <N>', 'events between index checkpoints', parseInt10('--interval'))
+  .option('--index <path>', 'with --at: where the index lives (default: beside the log, or in $PAGETRACK_INDEX_DIR)')
   .option('--quiet', 'no progress bar')
-  .action(async (log: string, opts: { json?: boolean; at?: string; command?: number; event?: number; quiet?: boolean; interval?: number }) => {
+  .action(async (log: string, opts: { json?: boolean; at?: string; command?: number; event?: number; quiet?: boolean; interval?: number; index?: string }) => {
     if ([opts.at, opts.command, opts.event].filter((x) => x !== undefined).length > 1) throw new UsageError('give one of --at, --command, --event');
     if (opts.at !== undefined) {
       const p = parsePosition(opts.at);

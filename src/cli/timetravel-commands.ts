@@ -31,6 +31,7 @@ interface IndexOpts {
   interval?: number;
   rebuildIndex?: boolean;
   quiet?: boolean;
+  index?: string;
 }
 
 /** Opens a log's time machine, building the index (with a progress bar) when needed. */
@@ -41,6 +42,7 @@ export async function openMachine(log: string, o: IndexOpts): Promise<TimeMachin
     tm = await TimeMachine.open(log, {
       ...(o.interval ? { interval: o.interval } : {}),
       ...(o.rebuildIndex ? { rebuild: true } : {}),
+      ...(o.index !== undefined ? { indexPath: o.index } : {}),
       onProgress: (p) => bar.update(p),
       onNote: (note) => {
         bar.stop();
@@ -59,7 +61,8 @@ export async function openMachine(log: string, o: IndexOpts): Promise<TimeMachin
 function withIndexOptions(c: Command): Command {
   return c
     .option('--interval <N>', 'events between index checkpoints (rebuilds the index when it differs)', parseInt10('--interval'))
-    .option('--rebuild-index', 'rebuild the index beside the log')
+    .option('--rebuild-index', 'rebuild the index')
+    .option('--index <path>', 'where the index lives (default: beside the log, or in $PAGETRACK_INDEX_DIR)')
     .option('--quiet', 'no progress bar')
     .option('--json', 'print JSON');
 }

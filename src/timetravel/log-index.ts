@@ -11,7 +11,10 @@
  * - its shape is checked against bounds before use.
  * Anything that does not hold is said (onNote) and the index is rebuilt.
  */
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { getProfile } from '../domain/profile.js';
 import { MEM_MAX_NR_PAGES, MEM_SLOTS_NUM } from '../domain/constants.js';
@@ -23,7 +26,7 @@ import { LogReader, type ReadProgress } from '../log/reader.js';
 import { CHUNK_SHIFT } from '../projections/memslots.js';
 import { PageTrackState } from '../projections/state.js';
 import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.js';
-import { indexKey, sign, signatureHolds } from './index-key.js';
+import { cacheDir, indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
 export const INDEX_VERSION = 7;
@@ -60,7 +63,31 @@ export interface LogIndex {
   readonly arrays: readonly ArrayInfo[];
 }
 
-export const indexPathOf = (log: string): string => `${log}.idx`;
+/**
+ * Where a log's index lives: `--index PATH` when given; else in $PAGETRACK_INDEX_DIR when set
+ * (named after the log and a digest of its real path); else beside the log (`LOG.idx`).
+ */
+export function indexPathOf(log: string, explicit?: string): string {
+  if (explicit !== undefined) return explicit;
+  const dir = process.env.PAGETRACK_INDEX_DIR;
+  if (dir) return join(dir, `${basename(log)}.${digestOfPath(log)}.idx`);
+  return `${log}.idx`;
+}
+
+/** The cache location used when the log's folder cannot be written (read-only media, another user's folder). */
+export function fallbackIndexPath(log: string): string {
+  return join(cacheDir(), 'indexes', `${basename(log)}.${digestOfPath(log)}.idx`);
+}
+
+function digestOfPath(log: string): string {
+  let real: string;
+  try {
+    real = realpathSync(log);
+  } catch {
+    real = resolve(log);
+  }
+  return createHash('sha256').update(real).digest('hex').slice(0, 16);
+}
 
 export interface IndexOptions {
   readonly interval?: number;
@@ -70,6 +97,8 @@ export interface IndexOptions {
   readonly onNote?: (note: string) => void;
   /** Read size while building; checkpoints fall at the ends of reads (tests make it small). */
   readonly chunkBytes?: number;
+  /** Where the index lives (`--index`); see indexPathOf. */
+  readonly indexPath?: string;
 }
 
 /** One validated pass over the log: replay, checkpoint every `interval` events (at read ends). */
@@ -129,17 +158,16 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
 }
 
 /** Writes the signed index beside the log (never through a planted link: src/io/safe-write.ts). */
-export function saveIndex(log: string, index: LogIndex): void {
+export function saveIndex(log: string, index: LogIndex, path = indexPathOf(log)): void {
   const payload = serialize(index);
   const { key } = indexKey();
-  writeFileSafely(indexPathOf(log), Buffer.concat([MAGIC, sign(key, payload), payload]), 'index');
+  writeFileSafely(path, Buffer.concat([MAGIC, sign(key, payload), payload]), 'index');
 }
 
 export type LoadedIndex = { readonly index: LogIndex } | { readonly missing: true } | { readonly problem: string };
 
 /** The index beside `log` if it is there, signed by this user, well formed and still names this log. */
-export async function loadIndex(log: string): Promise<LoadedIndex> {
-  const path = indexPathOf(log);
+export async function loadIndex(log: string, path = indexPathOf(log)): Promise<LoadedIndex> {
   const id = await identityStat(log);
   let bytes: Buffer;
   try {
@@ -183,15 +211,31 @@ export async function loadIndex(log: string): Promise<LoadedIndex> {
 
 /** Loads the index, or builds and saves it when it is missing or does not hold (saying why). */
 export async function openIndex(log: string, options: IndexOptions = {}): Promise<{ index: LogIndex; built: boolean }> {
+  const path = indexPathOf(log, options.indexPath);
+  // An index the folder could not take earlier sits in the cache: look there too (not when one was named).
+  const places = options.indexPath === undefined ? [path, fallbackIndexPath(log)] : [path];
   if (!options.rebuild) {
-    const loaded = await loadIndex(log);
-    if ('index' in loaded && (options.interval === undefined || options.interval === loaded.index.interval)) return { index: loaded.index, built: false };
-    if ('problem' in loaded) options.onNote?.(`rebuilding the index ${indexPathOf(log)}: ${loaded.problem}`);
+    for (const [i, place] of places.entries()) {
+      const loaded = await loadIndex(log, place);
+      if ('index' in loaded && (options.interval === undefined || options.interval === loaded.index.interval)) return { index: loaded.index, built: false };
+      if ('problem' in loaded) options.onNote?.(`rebuilding the index ${place}: ${loaded.problem}`);
+      if (!('missing' in loaded) || i > 0) break;
+    }
   }
   const index = await buildIndex(log, options);
   try {
-    saveIndex(log, index);
+    saveIndex(log, index, path);
   } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (options.indexPath === undefined && (code === 'EACCES' || code === 'EROFS' || code === 'EPERM')) {
+      try {
+        saveIndex(log, index, places[1]);
+        options.onNote?.(`the index could not be written beside the log (${code}); it is kept in ${places[1]}`);
+        return { index, built: true };
+      } catch {
+        // said below
+      }
+    }
     options.onNote?.(`the index could not be saved (${(err as Error).message}); it is used from memory this time`);
   }
   return { index, built: true };
