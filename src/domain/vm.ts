@@ -224,8 +224,12 @@ function checkNames(c: Command): void {
   if (typeof node === 'string' && node.length > MAX_NAME) throw new Rejection('node', `must be at most ${MAX_NAME} characters, got ${node.length}`);
 }
 
+/** An origin's texts cut to what the log's readers accept (a library caller may pass anything). */
 function clipOrigin(o: Origin): Origin {
-  return o.file !== undefined && o.file.length > MAX_PATH ? { ...o, file: clip(o.file, MAX_PATH) } : o;
+  const longFile = o.file !== undefined && o.file.length > MAX_PATH;
+  const longTask = o.task !== undefined && o.task.length > MAX_NAME;
+  if (!longFile && !longTask) return o;
+  return { ...o, ...(longFile ? { file: clip(o.file!, MAX_PATH) } : {}), ...(longTask ? { task: clip(o.task!, MAX_NAME) } : {}) };
 }
 
 /** Drops undefined fields so events serialise the same as they compare. */

@@ -112,12 +112,14 @@ export function detectFormat(lines: readonly string[]): FormatName {
 }
 
 /** Bytes of the input, decompressed when it starts with gzip's or zstd's magic. */
-async function* inputBytes(path: string, onCompression: (c: IngestReport['compression']) => void, onRead: (n: number) => void): AsyncGenerator<Uint8Array> {
+async function* inputBytes(path: string, onCompression: (c: IngestReport['compression']) => void, onRead: (n: number) => void, onSize: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   let stream: AsyncIterable<Buffer>;
   let close = async () => {};
   if (path === '-') stream = process.stdin;
   else {
-    const { fh } = await openInput(path, 'trace', ['regular', 'fifo']);
+    // Opened once: a FIFO must not be opened and closed for its size first.
+    const { fh, size } = await openInput(path, 'trace', ['regular', 'fifo']);
+    onSize(size);
     stream = fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 });
     close = () => fh.close();
   }
@@ -170,7 +172,7 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
   const started = performance.now();
   let compression: IngestReport['compression'] = 'none';
   let read = 0;
-  const totalBytes = o.input === '-' ? 0 : (await openInput(o.input, 'trace', ['regular', 'fifo']).then(async ({ fh, size }) => (await fh.close(), size)));
+  let totalBytes = 0;
   const used: Record<string, number> = Object.create(null) as Record<string, number>;
   const skipped: Record<string, number> = Object.create(null) as Record<string, number>;
   const errors: IngestError[] = [];
@@ -237,7 +239,7 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
   };
 
   try {
-    for await (const batch of splitLineBatches(inputBytes(o.input, (c) => (compression = c), (n) => (read += n)))) {
+    for await (const batch of splitLineBatches(inputBytes(o.input, (c) => (compression = c), (n) => (read += n), (size) => (totalBytes = size)))) {
       for (const l of batch) {
         lines++;
         if ('tooLong' in l) {

@@ -82,12 +82,15 @@ export class VmIngest {
   private nextInferredSlot = [0, 0];
   readonly stats = { commands: 0, inferredSlots: 0, adoptedPages: 0, writes: 0, writesWithoutAddress: 0, skippedSpLines: 0 };
   private last: TraceRecord | undefined;
+  /** Role bit 4 is has_4_byte_gpte, and bit 18 passthrough, from ~5.18 (replacing gpte_is_8_bytes): the 6.1+ profiles. */
+  private readonly has4ByteBit: boolean;
 
   constructor(
     readonly key: string,
     private readonly o: VmIngestOptions,
   ) {
     this.vm = new PageTrackVm({ profile: o.profile, log: o.log, tdp: o.tdp, externalWriteTracking: o.externalWriteTracking });
+    this.has4ByteBit = !ROLE_8_BYTE_BIT.has(o.profile.name);
     for (const c of o.layout) {
       this.execute(c, { file: o.file });
       if (c.op === 'memslot-create') this.nextInferredSlot[c.as] = Math.max(this.nextInferredSlot[c.as]!, c.slot + 1);
@@ -165,8 +168,7 @@ export class VmIngest {
   }
 
   private sp(r: TraceRecord): SpLine | undefined {
-    // role bit 4 is has_4_byte_gpte, and bit 18 passthrough, from ~5.18 (replacing gpte_is_8_bytes): the 6.1+ profiles.
-    const has4 = !ROLE_8_BYTE_BIT.has(this.o.profile.name);
+    const has4 = this.has4ByteBit;
     const d = this.o.payloads === 'kernel' ? decodeKernelSp(r.payload) : this.o.payloads === 'plugin' ? decodePluginSp(r.payload, has4) : decodeRawSp(r.payload, has4, has4);
     if (isError(d)) {
       this.decodeError = d.error;

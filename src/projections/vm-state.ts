@@ -41,6 +41,26 @@ export class VmProjection {
   onWarn(e: Warn): void {
     this.warnSites.add(warnSite(e.fn, e.kind));
   }
+
+  save(): VmSaved {
+    return { tdp: this.tdp, externalWriteTracking: this.externalWriteTracking, writeTrackingEnabled: this.writeTrackingEnabled, bugged: this.bugged, destroyed: this.destroyed, warnSites: [...this.warnSites] };
+  }
+
+  load(v: VmSaved): void {
+    ({ tdp: this.tdp, externalWriteTracking: this.externalWriteTracking, writeTrackingEnabled: this.writeTrackingEnabled, bugged: this.bugged, destroyed: this.destroyed } = v);
+    this.warnSites.clear();
+    for (const site of v.warnSites) this.warnSites.add(site);
+  }
+}
+
+/** What a checkpoint keeps of the VM projection. */
+export interface VmSaved {
+  readonly tdp: boolean;
+  readonly externalWriteTracking: boolean;
+  readonly writeTrackingEnabled: boolean;
+  readonly bugged: VmProjection['bugged'];
+  readonly destroyed: number | undefined;
+  readonly warnSites: readonly string[];
 }
 
 export const warnSite = (fn: string, kind: string): string => `${fn}/${kind}`;

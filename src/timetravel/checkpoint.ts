@@ -8,6 +8,7 @@
 import { freeze } from 'immer';
 import { CHUNK_SHIFT, type SlotState, newSlot, slotKey } from '../projections/memslots.js';
 import type { PageTrackState } from '../projections/state.js';
+import type { VmSaved } from '../projections/vm-state.js';
 
 export interface SmallState {
   readonly profile: string;
@@ -32,14 +33,7 @@ export interface SmallState {
     readonly lastCmd: number;
     readonly balances: ReadonlyArray<readonly [string, number]>;
   };
-  readonly vm: {
-    readonly tdp: boolean;
-    readonly externalWriteTracking: boolean;
-    readonly writeTrackingEnabled: boolean;
-    readonly bugged: { readonly fn: string; readonly reason: string; readonly cmd: number } | undefined;
-    readonly destroyed: number | undefined;
-    readonly warnSites: readonly string[];
-  };
+  readonly vm: VmSaved;
 }
 
 export interface Checkpoint {
@@ -146,14 +140,7 @@ function saveSmall(state: PageTrackState): SmallState {
       lastCmd: t.lastCmd,
       balances: [...t.balances],
     },
-    vm: {
-      tdp: state.vm.tdp,
-      externalWriteTracking: state.vm.externalWriteTracking,
-      writeTrackingEnabled: state.vm.writeTrackingEnabled,
-      bugged: state.vm.bugged,
-      destroyed: state.vm.destroyed,
-      warnSites: [...state.vm.warnSites],
-    },
+    vm: state.vm.save(),
   };
 }
 
@@ -242,14 +229,7 @@ export class CheckpointRestorer {
     t.lastCmd = small.tallies.lastCmd;
     t.balances.clear();
     for (const [u, n] of small.tallies.balances) t.balances.set(u, n);
-    const v = state.vm;
-    v.tdp = small.vm.tdp;
-    v.externalWriteTracking = small.vm.externalWriteTracking;
-    v.writeTrackingEnabled = small.vm.writeTrackingEnabled;
-    v.bugged = small.vm.bugged;
-    v.destroyed = small.vm.destroyed;
-    v.warnSites.clear();
-    for (const site of small.vm.warnSites) v.warnSites.add(site);
+    state.vm.load(small.vm);
   }
 
   /** A checkpoint's SPTEs as a map, built on first use (one kept at a time). */
