@@ -133,6 +133,9 @@ describe('the writer: one byte encoder, three hand-over paths', () => {
       fc.boolean(),
       fc.constant(null),
       fc.dictionary(fc.string(), fc.oneof(fc.integer(), fc.string({ unit: 'grapheme' }), fc.boolean())),
+      // commands: objects written key by key (undefined values left out, nested values, any keys)
+      fc.dictionary(fc.string({ unit: 'binary' }), fc.option(fc.jsonValue(), { nil: undefined })),
+      fc.jsonValue(),
     );
     fc.assert(
       fc.property(fc.array(value, { maxLength: 8 }), fc.nat(), (values, seq) => {

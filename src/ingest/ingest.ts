@@ -4,38 +4,20 @@
  * from the content; the trace is never held in memory (lines are split as they arrive, and only a
  * few hundred are looked at before the format is known).
  */
-import { createGunzip } from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Command } from '../domain/commands.js';
 import type { KernelProfile } from '../domain/profile.js';
-import { openInput } from '../io/input-file.js';
-import { splitLineBatches, tooLongReason } from '../io/lines.js';
+import { InputError } from '../io/input-file.js';
+import { tooLongReason } from '../io/lines.js';
 import { LogWriter } from '../log/writer.js';
-import { PERF_SCRIPT } from './formats/perf-script.js';
-import { TRACE_CMD, TRACE_CMD_RAW } from './formats/trace-cmd.js';
-import { TRACEFS } from './formats/tracefs.js';
+import { FORMATS, type FormatName, PAGE_TRACKING_EVENTS } from './formats/registry.js';
 import type { TraceFormat, TraceRecord } from './record.js';
+import { type Compression, EVENT_CODES, EntryKind, type FeedBatch, STRIDE, traceFeed } from './trace-feed.js';
 import { type IngestFinding, VmIngest } from './vm-ingest.js';
 
-/** Events ingest reads (kvmmmu and kvm, and trace markers); any other is counted by name. */
-export const PAGE_TRACKING_EVENTS: ReadonlySet<string> = new Set([
-  'kvm_mmu_get_page',
-  'kvm_mmu_prepare_zap_page',
-  'kvm_mmu_zap_all_fast',
-  'kvm_mmu_invalidate_zap_all_pages',
-  'kvm_mmu_set_spte',
-  'kvm_tdp_mmu_spte_changed',
-  'kvm_mmu_pagetable_walk',
-  'kvm_mmu_paging_element',
-  'kvm_emulate_insn',
-  'kvm_page_fault',
-  'kvm_cr',
-  'tracing_mark_write',
-  'print',
-]);
-
-export type FormatName = 'tracefs' | 'trace-cmd' | 'trace-cmd-raw' | 'perf-script';
-export const FORMATS: Readonly<Record<FormatName, TraceFormat>> = Object.freeze({ tracefs: TRACEFS, 'trace-cmd': TRACE_CMD, 'trace-cmd-raw': TRACE_CMD_RAW, 'perf-script': PERF_SCRIPT });
+export { FORMATS, type FormatName, PAGE_TRACKING_EVENTS, detectFormat } from './formats/registry.js';
 
 export interface IngestOptions {
   readonly profile: KernelProfile;
@@ -63,7 +45,7 @@ export interface IngestError {
 export interface IngestReport {
   readonly input: string;
   readonly format: FormatName;
-  readonly compression: 'none' | 'gzip' | 'zstd';
+  readonly compression: Compression;
   readonly lines: number;
   readonly records: number;
   /** Page-tracking events read, by event name. */
@@ -92,89 +74,66 @@ export interface IngestReport {
 
 export const ERRORS_KEPT = 100;
 export const FINDINGS_KEPT = 1000;
-const DETECT_LINES = 200;
 
-/** The format of a trace from its first lines (`--format` overrides). */
-export function detectFormat(lines: readonly string[]): FormatName {
-  if (lines.some((l) => l.startsWith('# tracer:'))) return 'tracefs';
-  for (const l of lines) {
-    if (/^\s*\S.*?\s+\d+(?:\/\d+)?\s+\[\d+\]\s+\d+\.\d+:\s+(?:\d+\s+)?(kvm|kvmmmu|ftrace):\w+:/.test(l)) return 'perf-script';
-  }
-  const sp = lines.find((l) => /kvm_mmu_(get|prepare_zap)_page:/.test(l));
-  if (sp) {
-    const payload = sp.slice(sp.indexOf('_page:') + 6).trim();
-    if (/\bgfn=/.test(payload)) return 'trace-cmd-raw';
-    if (/^(new|existing) sp gfn|^sp gfn|^\d+(\/\d+)? q\d/.test(payload)) return 'trace-cmd';
-    return 'tracefs';
-  }
-  if (lines.some((l) => /^cpus=\d+/.test(l))) return lines.some((l) => /\s\w+=\S/.test(l) && /\]\s+\d+\.\d+:/.test(l)) ? 'trace-cmd-raw' : 'trace-cmd';
-  return 'tracefs';
+/**
+ * The feed's batches: from a worker thread (feed-worker.js beside this module, when it is there:
+ * the built package), or read here (standard input, which a worker cannot read; TypeScript
+ * sources run by the tests; PAGETRACK_INGEST_THREADS=1).
+ */
+function feed(input: string, format: FormatName | undefined): AsyncGenerator<FeedBatch> {
+  const script = fileURLToPath(new URL('./feed-worker.js', import.meta.url));
+  const threaded = input !== '-' && process.env.PAGETRACK_INGEST_THREADS !== '1' && existsSync(script);
+  return threaded ? workerFeed(script, input, format) : traceFeed(input, format);
 }
 
-/** Bytes of the input, decompressed when it starts with gzip's or zstd's magic. */
-async function* inputBytes(path: string, onCompression: (c: IngestReport['compression']) => void, onRead: (n: number) => void, onSize: (bytes: number) => void): AsyncGenerator<Uint8Array> {
-  let stream: AsyncIterable<Buffer>;
-  let close = async () => {};
-  if (path === '-') stream = process.stdin;
-  else {
-    // Opened once: a FIFO must not be opened and closed for its size first.
-    const { fh, size } = await openInput(path, 'trace', ['regular', 'fifo']);
-    onSize(size);
-    stream = fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 });
-    close = () => fh.close();
-  }
+async function* workerFeed(script: string, input: string, format: FormatName | undefined): AsyncGenerator<FeedBatch> {
+  const worker = new Worker(script, { workerData: { input, ...(format ? { format } : {}) } });
+  type Message = { batch?: FeedBatch; done?: true; error?: { message: string; input: boolean; path?: string; code?: string } };
+  const queue: Message[] = [];
+  let failed: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (m: Message) => {
+    queue.push(m);
+    poke();
+  });
+  worker.on('error', (err) => {
+    failed = err;
+    poke();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    poke();
+  });
   try {
-    const it = stream[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done) return;
-    const head: Buffer = first.value;
-    const rest = async function* () {
-      yield head;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer;
-    };
-    if (head[0] === 0x1f && head[1] === 0x8b) {
-      onCompression('gzip');
-      const gunzip = createGunzip();
-      const feed = (async () => {
-        for await (const b of rest()) {
-          onRead(b.length);
-          if (!gunzip.write(b)) await new Promise((res) => gunzip.once('drain', res));
-        }
-        gunzip.end();
-      })();
-      feed.catch((err: unknown) => gunzip.destroy(err as Error));
-      for await (const b of gunzip) yield b as Buffer;
-      await feed;
-    } else if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-      onCompression('zstd');
-      const out: Uint8Array[] = [];
-      const z = new ZstdDecompress((chunk) => out.push(chunk));
-      for await (const b of rest()) {
-        onRead(b.length);
-        z.push(b);
-        while (out.length) yield out.shift()!;
+    for (;;) {
+      const m = queue.shift();
+      if (m === undefined) {
+        if (failed) throw failed;
+        if (exited) throw new Error('the ingest feed thread stopped before the end of the trace');
+        await new Promise<void>((r) => (wake = r));
+        continue;
       }
-      z.push(new Uint8Array(0), true);
-      while (out.length) yield out.shift()!;
-    } else {
-      onCompression('none');
-      for await (const b of rest()) {
-        onRead(b.length);
-        yield b;
-      }
+      if (m.error) throw m.error.input ? new InputError(m.error.path ?? input, m.error.message, m.error.code) : new Error(m.error.message);
+      if (m.done) return;
+      yield m.batch!;
+      worker.postMessage({ credit: 1 });
     }
   } finally {
-    await close();
+    await worker.terminate();
   }
 }
 
 export async function ingest(o: IngestOptions): Promise<IngestReport> {
   const started = performance.now();
-  let compression: IngestReport['compression'] = 'none';
-  let read = 0;
-  let totalBytes = 0;
+  let compression: Compression = 'none';
   const used: Record<string, number> = Object.create(null) as Record<string, number>;
   const skipped: Record<string, number> = Object.create(null) as Record<string, number>;
+  const others = new Map<string, number>();
   const errors: IngestError[] = [];
   let errorCount = 0;
   const findings: IngestFinding[] = [];
@@ -185,7 +144,6 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
   let records = 0;
   let format: TraceFormat | undefined = o.format ? FORMATS[o.format] : undefined;
   let formatName: FormatName = o.format ?? 'tracefs';
-  const early: Array<{ line: number; text: string }> = [];
 
   const error = (line: number, column: number, expected: string, text: string) => {
     errorCount++;
@@ -196,7 +154,15 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     findingsByKind[f.kind] = (findingsByKind[f.kind] ?? 0) + 1;
     if (findings.length < FINDINGS_KEPT) findings.push(f);
   };
+  let lastVm: { id: number; vm: ReturnType<typeof vmOf> } | undefined;
   const vmFor = (r: TraceRecord) => {
+    const id = r.tgid ?? r.pid;
+    if (lastVm?.id === id) return lastVm.vm; // a trace's lines come in runs of one task
+    const vm = vmOf(r);
+    lastVm = { id, vm };
+    return vm;
+  };
+  const vmOf = (r: TraceRecord) => {
     const key = String(r.tgid ?? r.pid);
     if (o.vm !== undefined && o.vm !== key) return undefined;
     let v = vms.get(key);
@@ -209,23 +175,9 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     }
     return v;
   };
-  const handle = (text: string, line: number) => {
-    // Other events are only counted: their name is enough (no parse, no record).
-    const quick = format!.eventOf(text);
-    if (quick !== undefined && !PAGE_TRACKING_EVENTS.has(quick) && /^[A-Za-z_]\w*$/.test(quick)) {
-      records++;
-      skipped[quick] = (skipped[quick] ?? 0) + 1;
-      return;
-    }
-    const p = format!.parse(text, line);
-    if (p.kind === 'skip') return;
-    if (p.kind === 'error') {
-      if ([...PAGE_TRACKING_EVENTS].some((e) => text.includes(`${e}:`))) error(line, p.column, p.expected, text);
-      else skipped['(unrecognised line)'] = (skipped['(unrecognised line)'] ?? 0) + 1;
-      return;
-    }
+  /** A page-tracking record: to its VM's ingest. */
+  const use = (r: TraceRecord, text: () => string) => {
     records++;
-    const r = p.record;
     if (!PAGE_TRACKING_EVENTS.has(r.event)) {
       skipped[r.event] = (skipped[r.event] ?? 0) + 1;
       return;
@@ -234,34 +186,65 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     if (!v) return;
     v.ingest.decodeError = undefined;
     if (v.ingest.see(r)) used[r.event] = (used[r.event] ?? 0) + 1;
-    else if (v.ingest.decodeError) error(line, text.indexOf(r.payload) + 1, v.ingest.decodeError, text);
-    else skipped[r.event] = (skipped[r.event] ?? 0) + 1;
+    else if (v.ingest.decodeError) {
+      const t = text();
+      error(r.line, t.indexOf(r.payload) + 1, v.ingest.decodeError, t);
+    } else skipped[r.event] = (skipped[r.event] ?? 0) + 1;
+  };
+  /** A line the feed did not take apart: parsed here, by the format's full grammar. */
+  const handle = (text: string, line: number) => {
+    const p = format!.parse(text, line);
+    if (p.kind === 'skip') return;
+    if (p.kind === 'error') {
+      if ([...PAGE_TRACKING_EVENTS].some((e) => text.includes(`${e}:`))) error(line, p.column, p.expected, text);
+      else skipped['(unrecognised line)'] = (skipped['(unrecognised line)'] ?? 0) + 1;
+      return;
+    }
+    use(p.record, () => text);
   };
 
+  let task = '';
   try {
-    for await (const batch of splitLineBatches(inputBytes(o.input, (c) => (compression = c), (n) => (read += n), (size) => (totalBytes = size)))) {
-      for (const l of batch) {
-        lines++;
-        if ('tooLong' in l) {
-          error(l.line, 1, tooLongReason(l.tooLong), '');
-          continue;
-        }
-        if (!format) {
-          early.push(l);
-          if (early.length < DETECT_LINES) continue;
-          formatName = detectFormat(early.map((x) => x.text));
-          format = FORMATS[formatName];
-          for (const e of early.splice(0)) handle(e.text, e.line);
-          continue;
-        }
-        handle(l.text, l.line);
+    for await (const b of feed(o.input, o.format)) {
+      if (!format) {
+        formatName = b.format;
+        format = FORMATS[formatName];
       }
-      o.onProgress?.({ bytes: read, totalBytes, events: lines });
-    }
-    if (!format) {
-      formatName = detectFormat(early.map((x) => x.text));
-      format = FORMATS[formatName];
-      for (const e of early.splice(0)) handle(e.text, e.line);
+      compression = b.compression;
+      lines += b.lines;
+      for (const [name, n] of b.others) {
+        others.set(name, (others.get(name) ?? 0) + n);
+        records += n;
+      }
+      const { ints, nums } = b;
+      // From the worker, the chunk's bytes: decoded here exactly as the feed decoded them.
+      const text = b.text === '' && b.raw ? Buffer.from(b.raw.bytes.buffer, b.raw.bytes.byteOffset, b.raw.bytes.byteLength).toString(b.raw.latin1 ? 'latin1' : 'utf8') : b.text;
+      for (let i = 0; i < b.entries; i++) {
+        const at = i * STRIDE;
+        const kind = ints[at]!;
+        const line = nums[i * 2]!;
+        if ((kind === EntryKind.Walk || kind === EntryKind.Element) && lastVm !== undefined && lastVm.id === ints[at + 8]) {
+          // Decoded by the feed, for the VM of the lines before: straight to its walk state.
+          records++;
+          const v = lastVm.vm;
+          if (v === undefined) continue;
+          v.ingest.walkLine(kind === EntryKind.Walk, ints[at + 8]!, ints[at + 11]! >>> 0, ints[at + 12]! >>> 0, ints[at + 13]!, line, text, ints[at + 5]!, ints[at + 6]!);
+          const event = EVENT_CODES[ints[at + 10]!]!;
+          used[event] = (used[event] ?? 0) + 1;
+        } else if (kind === EntryKind.Scanned || kind === EntryKind.Walk || kind === EntryKind.Element) {
+          // The task repeats from line to line: compared in place, sliced only when it changes.
+          const t0 = ints[at + 3]!;
+          const t1 = ints[at + 4]!;
+          if (task.length !== t1 - t0 || !text.startsWith(task, t0)) task = text.slice(t0, t1);
+          const start = ints[at + 1]!;
+          const end = ints[at + 2]!;
+          const r: TraceRecord = { line, task, pid: ints[at + 8]!, cpu: ints[at + 9]!, ts: text.slice(ints[at + 5], ints[at + 6]), event: EVENT_CODES[ints[at + 10]!]!, payload: text.slice(ints[at + 7], end) };
+          use(r, () => text.slice(start, end));
+        } else if (kind === EntryKind.Text) handle(text.slice(ints[at + 1], ints[at + 2]), line);
+        else if (kind === EntryKind.Head) handle(b.head!, line);
+        else error(line, 1, tooLongReason(nums[i * 2 + 1]!), '');
+      }
+      o.onProgress?.({ bytes: b.read, totalBytes: b.totalBytes, events: lines });
     }
     for (const v of vms.values()) v.ingest.finish();
   } finally {
@@ -274,7 +257,7 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     lines,
     records,
     used: { ...used },
-    skipped: { ...skipped },
+    skipped: mergeCounts(skipped, others),
     errorCount,
     errors,
     vms: [...vms].map(([vm, v]) => ({ vm, task: v.task, log: v.log, commands: v.ingest.vm.commandCount, events: v.ingest.vm.eventCount, ...pick(v.ingest.stats) })),
@@ -283,6 +266,13 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     findings,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** Counts by name from both lanes, summed, in name order. */
+function mergeCounts(a: Readonly<Record<string, number>>, b: ReadonlyMap<string, number>): Record<string, number> {
+  const all = new Map(Object.entries(a));
+  for (const [k, n] of b) all.set(k, (all.get(k) ?? 0) + n);
+  return Object.fromEntries([...all].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 }
 
 function pick(s: VmIngest['stats']) {

@@ -21,6 +21,18 @@ const cache = new Map<string, InsnWrite | undefined>();
 
 /** Decodes one instruction; undefined when the bytes are not a valid instruction in that mode. */
 export function memoryWrite(bytes: Uint8Array, mode: keyof typeof BITNESS = 'prot64'): InsnWrite | undefined {
+  // The payload decoder hands out one array per instruction text: found by identity first.
+  const same = byArray[mode];
+  const known = same.get(bytes);
+  if (known !== undefined) return known ?? undefined;
+  const r = byText(bytes, mode);
+  if (same.size < 65536) same.set(bytes, r ?? null);
+  return r;
+}
+
+const byArray: Record<keyof typeof BITNESS, Map<Uint8Array, InsnWrite | null>> = { real: new Map(), vm16: new Map(), prot16: new Map(), prot32: new Map(), prot64: new Map() };
+
+function byText(bytes: Uint8Array, mode: keyof typeof BITNESS): InsnWrite | undefined {
   const key = mode + String.fromCharCode(...bytes); // at most 15 bytes: a short string key
   if (cache.has(key)) return cache.get(key);
   const r = decode(bytes, mode);

@@ -155,7 +155,9 @@ export interface EmulateLine {
   readonly asm?: string;
 }
 
-const EMULATE_KERNEL = /^([0-9a-f]+):([0-9a-f]+):((?:[0-9a-f]{2} ?)*)\s*\((real|vm16|prot16|prot32|prot64)\)( failed)?\s*$/;
+// after "CSBASE:RIP:": the bytes, the mode, " failed"
+const EMULATE_TAIL = /^((?:[0-9a-f]{2} ?)*)\s*\((real|vm16|prot16|prot32|prot64)\)( failed)?\s*$/;
+const emulateTails = new Map<string, { readonly bytes: Uint8Array; readonly mode: EmulateLine['mode'] & string; readonly failed: boolean }>();
 const EMULATE_PLUGIN = /^([0-9a-f]+):([0-9a-f]+)(?: \S+)?: (.*?)( FAIL)?\s*$/;
 
 /**
@@ -178,9 +180,22 @@ function decodeRawEmulate(payload: string): Decoded<EmulateLine> {
 export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin' | 'raw'): Decoded<EmulateLine> {
   if (shape === 'raw') return decodeRawEmulate(payload);
   if (shape === 'kernel') {
-    const m = EMULATE_KERNEL.exec(payload);
-    if (!m) return { error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' };
-    return { rip: hexNum(m[2]!), bytes: hexBytes(m[3]!), mode: m[4] as EmulateLine['mode'] & string, failed: m[5] !== undefined };
+    // "CSBASE:RIP:" by hand, then the rest (bytes, mode, failed), which traces repeat, from a cache.
+    const c1 = hexEnd(payload, 0);
+    const c2 = payload.charCodeAt(c1) === 58 ? hexEnd(payload, c1 + 1) : -1;
+    if (c1 > 0 && c2 > c1 + 1 && payload.charCodeAt(c2) === 58) {
+      const tail = payload.slice(c2 + 1);
+      let t = emulateTails.get(tail);
+      if (t === undefined) {
+        const m = EMULATE_TAIL.exec(tail);
+        if (m) {
+          t = { bytes: hexBytes(m[1]!), mode: m[2] as EmulateLine['mode'] & string, failed: m[3] !== undefined };
+          if (emulateTails.size < 65536) emulateTails.set(tail, t);
+        }
+      }
+      if (t !== undefined) return { rip: hexNum(payload.slice(c1 + 1, c2)), bytes: t.bytes, mode: t.mode, failed: t.failed };
+    }
+    return { error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' };
   }
   const m = EMULATE_PLUGIN.exec(payload);
   if (!m) return { error: 'kvm_emulate_insn (plugin): "CSBASE:RIP: INSN[ FAIL]"' };
@@ -254,23 +269,128 @@ export function decodeSpteChanged(payload: string): Decoded<SpteChangedLine> {
   return { as: Number(m[1]), gfn: hexNum(m[2]!), level: Number(m[3]), writable: (v & 2n) !== 0n, present: v !== 0n };
 }
 
-/** kvm_mmu_pagetable_walk "addr %llx pferr %x %s" and kvm_mmu_paging_element "pte %llx level %u". */
-export function decodeWalk(payload: string): Decoded<{ readonly addr: number; readonly pferr: number }> {
-  const m = /^addr ([0-9a-f]+) pferr ([0-9a-f]+)/.exec(payload);
-  if (m) return { addr: hexNum(m[1]!), pferr: hexNum(m[2]!) };
-  const f = rawFields(payload);
-  const addr = num(f.get('addr'));
-  const pferr = num(f.get('pferr'));
-  return addr !== undefined && pferr !== undefined ? { addr, pferr } : { error: 'kvm_mmu_pagetable_walk: "addr A pferr E FLAGS"' };
+/**
+ * Hex digits s[a, b) as a number, at most 8 of them (32 bits, exact), or -1 when one is not a
+ * lowercase hex digit (the kernel's %llx). The walk decoders' hot path: no regex, no slice.
+ */
+function hex32(s: string, a: number, b: number): number {
+  if (b <= a || b - a > 8) return -1;
+  let v = 0;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
 }
-/** The PTE is kept as its text ("0x…" or decimal): only the walk's last one is ever turned into a number. */
-export function decodePagingElement(payload: string): Decoded<{ readonly pte: string; readonly level: number }> {
-  const m = /^pte ([0-9a-f]+) level (\d+)\s*$/.exec(payload);
-  if (m) return { pte: `0x${m[1]}`, level: Number(m[2]) };
+
+/** Where a run of lowercase hex digits starting at a ends. */
+function hexEnd(s: string, a: number): number {
+  let i = a;
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) i++;
+    else return i;
+  }
+}
+
+/** A 64-bit value as two exact 32-bit halves (a gva or a gpte: past 2^53, a double loses the bits that matter). */
+export interface Split64 {
+  readonly high: number;
+  readonly low: number;
+}
+
+function split64(v: bigint): Split64 {
+  return { high: Number((v >> 32n) & 0xffffffffn), low: Number(v & 0xffffffffn) };
+}
+
+function rawBig(s: string | undefined): bigint | undefined {
+  if (s === undefined || !/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(s)) return undefined;
+  const v = BigInt(s);
+  return v <= 0xffffffffffffffffn ? v : undefined;
+}
+
+/**
+ * A walk line's or paging element's numbers, found in place in the kernel's format (the ingest
+ * feed's hot path: no string, no object): `high` and `low` are the 64-bit value's halves (the
+ * walk's gva, the element's gpte), `small` the walk's error code or the element's level.
+ */
+export interface WalkScan {
+  high: number;
+  low: number;
+  small: number;
+}
+export const newWalkScan = (): WalkScan => ({ high: 0, low: 0, small: 0 });
+
+/** Splits hex digits text[a, z) (at most 16) into out.high and out.low. */
+function hex64(text: string, a: number, z: number, out: WalkScan): void {
+  out.low = hex32(text, Math.max(a, z - 8), z);
+  out.high = z - a > 8 ? hex32(text, a, z - 8) : 0;
+}
+
+/** "addr %llx pferr %x %s" in text[start, end). */
+export function scanWalk(text: string, start: number, end: number, out: WalkScan): boolean {
+  if (!text.startsWith('addr ', start)) return false;
+  const ae = hexEnd(text, start + 5);
+  if (ae === start + 5 || ae - start - 5 > 16 || ae + 7 > end || !text.startsWith(' pferr ', ae)) return false;
+  const pe = Math.min(hexEnd(text, ae + 7), end);
+  const pferr = hex32(text, ae + 7, pe);
+  if (pferr < 0 || (pe !== end && text.charCodeAt(pe) !== 32)) return false;
+  hex64(text, start + 5, ae, out);
+  out.small = pferr;
+  return true;
+}
+
+/** "pte %llx level %u" (then only blanks) in text[start, end). */
+export function scanPagingElement(text: string, start: number, end: number, out: WalkScan): boolean {
+  if (!text.startsWith('pte ', start)) return false;
+  const pe = hexEnd(text, start + 4);
+  if (pe === start + 4 || pe - start - 4 > 16 || pe + 7 > end || !text.startsWith(' level ', pe)) return false;
+  let i = pe + 7;
+  let level = 0;
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57 && i < pe + 10 && i < end; c = text.charCodeAt(++i)) level = level * 10 + c - 48;
+  if (i === pe + 7) return false;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 11 && c !== 12) return false;
+  }
+  hex64(text, start + 4, pe, out);
+  out.small = level;
+  return true;
+}
+
+const scratch = newWalkScan();
+
+/** kvm_mmu_pagetable_walk: the gva (its low 32 bits exact: all a walk's last level keeps), the error code. */
+export interface WalkLine {
+  readonly addr: number;
+  readonly addrLow: number;
+  readonly pferr: number;
+}
+
+/** kvm_mmu_pagetable_walk "addr %llx pferr %x %s" (or raw addr=, pferr=). */
+export function decodeWalk(payload: string): Decoded<WalkLine> {
+  if (scanWalk(payload, 0, payload.length, scratch)) return { addr: scratch.high * 2 ** 32 + scratch.low, addrLow: scratch.low, pferr: scratch.small };
   const f = rawFields(payload);
-  const pte = f.get('pte');
+  const addr = rawBig(f.get('addr'));
+  const pferr = num(f.get('pferr'));
+  return addr !== undefined && pferr !== undefined ? { addr: Number(addr), addrLow: split64(addr).low, pferr } : { error: 'kvm_mmu_pagetable_walk: "addr A pferr E FLAGS"' };
+}
+
+/** kvm_mmu_paging_element: the gpte, exact, and its level. */
+export interface PagingElementLine {
+  readonly pte: Split64;
+  readonly level: number;
+}
+
+/** kvm_mmu_paging_element "pte %llx level %u" (or raw pte=, level=). */
+export function decodePagingElement(payload: string): Decoded<PagingElementLine> {
+  if (scanPagingElement(payload, 0, payload.length, scratch)) return { pte: { high: scratch.high, low: scratch.low }, level: scratch.small };
+  const f = rawFields(payload);
+  const pte = rawBig(f.get('pte'));
   const level = num(f.get('level'));
-  if (pte !== undefined && level !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(pte)) return { pte, level };
+  if (pte !== undefined && level !== undefined) return { pte: split64(pte), level };
   return { error: 'kvm_mmu_paging_element: "pte P level L"' };
 }
 

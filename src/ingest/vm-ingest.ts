@@ -18,7 +18,9 @@ import { parseCommand } from '../script/command-schema.js';
 import { memoryWrite } from './insn.js';
 import {
   type EmulateLine,
+  type PagingElementLine,
   type SpLine,
+  type Split64,
   decodeCr,
   decodeEmulate,
   decodeKernelSp,
@@ -56,6 +58,10 @@ export interface VmIngestOptions {
   readonly onFinding: (f: IngestFinding) => void;
 }
 
+/** Why the model zapped: words for a finding, made only when one is reported (a write is the ingest hot path). */
+type Cause = string | (() => string);
+const said = (c: Cause | undefined): string => (typeof c === 'function' ? c() : (c ?? ''));
+
 /** Profiles whose role bit 4 means 8-byte gptes (cr4_pae, gpte_is_8_bytes); later ones mean 4-byte. */
 const ROLE_8_BYTE_BIT: ReadonlySet<string> = new Set(['linux-4.6', 'linux-4.19', 'linux-5.7', 'linux-5.16']);
 
@@ -67,7 +73,7 @@ interface PendingEmulation {
   readonly record: TraceRecord;
   readonly insn: EmulateLine;
   /** The data walk (W bit): its address and the last paging element seen. */
-  walk?: { addr: number; last?: { pte: string; level: number } };
+  walk?: { addrLow: number; last?: PagingElementLine };
 }
 
 export class VmIngest {
@@ -76,12 +82,15 @@ export class VmIngest {
   private readonly sps = new Map<string, number>();
   private readonly keyOf = new Map<number, string>();
   /** Pages the model zapped by its own decision, waiting for the kernel's prepare_zap lines. */
-  private expected = new Map<number, { readonly line: number; readonly why: string }>();
+  private expected = new Map<number, { readonly line: number; readonly why: Cause }>();
   private expectZapAll: { line: number } | undefined;
-  private pending = new Map<number, PendingEmulation>();
+  /** Per vCPU thread, its emulation waiting for its walks (undefined: none; entries are reused, not deleted, as a thread emulates again and again). */
+  private pending = new Map<number, PendingEmulation | undefined>();
   private nextInferredSlot = [0, 0];
   readonly stats = { commands: 0, inferredSlots: 0, adoptedPages: 0, writes: 0, writesWithoutAddress: 0, skippedSpLines: 0 };
-  private last: TraceRecord | undefined;
+  /** The line seen last (findings name it): a record, or where a line the feed decoded is (made into one only when asked). */
+  private last: Pick<TraceRecord, 'line' | 'ts'> | undefined;
+  private lastAt: { text: string; line: number; tsStart: number; tsEnd: number } | undefined;
   /** Role bit 4 is has_4_byte_gpte, and bit 18 passthrough, from ~5.18 (replacing gpte_is_8_bytes): the 6.1+ profiles. */
   private readonly has4ByteBit: boolean;
 
@@ -100,6 +109,7 @@ export class VmIngest {
   /** Feeds one trace record; returns whether it was a page-tracking event this ingest used. */
   see(r: TraceRecord): boolean {
     this.last = r;
+    this.lastAt = undefined;
     const e = r.event;
     if (e === 'kvm_mmu_pagetable_walk' || e === 'kvm_mmu_paging_element') return this.walkStep(r);
     this.closeEmulation(r.pid);
@@ -133,7 +143,7 @@ export class VmIngest {
 
   /** The end of the trace: pending writes are fed and unconfirmed zaps reported. */
   finish(): void {
-    for (const pid of [...this.pending.keys()]) this.closeEmulation(pid);
+    for (const [pid, p] of [...this.pending]) if (p) this.closeEmulation(pid);
     this.closeZapWindow();
   }
 
@@ -153,7 +163,8 @@ export class VmIngest {
   private execute(c: Command, origin: Origin): CommandResult {
     this.stats.commands++;
     const res = this.vm.execute(c, origin);
-    if (!res.ok && this.last) this.finding('command-refused', this.last, `the model refused ${c.op} for this line: ${res.rejection!.reason}`);
+    const last = this.lastLine();
+    if (!res.ok && last) this.finding('command-refused', last, `the model refused ${c.op} for this line: ${res.rejection!.reason}`);
     for (const ev of res.events) {
       if (ev.type === 'sp-zapped') {
         const key = this.keyOf.get(ev.sp);
@@ -163,7 +174,16 @@ export class VmIngest {
     return res;
   }
 
-  private finding(kind: FindingKind, r: TraceRecord, message: string): void {
+  private lastLine(): Pick<TraceRecord, 'line' | 'ts'> | undefined {
+    const at = this.lastAt;
+    if (at) {
+      this.last = { line: at.line, ts: at.text.slice(at.tsStart, at.tsEnd) };
+      this.lastAt = undefined;
+    }
+    return this.last;
+  }
+
+  private finding(kind: FindingKind, r: Pick<TraceRecord, 'line' | 'ts'>, message: string): void {
     this.o.onFinding({ kind, vm: this.key, line: r.line, ts: r.ts, message });
   }
 
@@ -254,20 +274,20 @@ export class VmIngest {
       id = this.createSp(line, r, true); // first seen being zapped: it existed before the trace
       if (id === undefined) return true;
     } else if (this.zapCause) {
-      this.finding('kernel-only-zap', r, `the kernel zapped shadow page gfn ${hex(line.gfn ?? 0)} level ${line.role.level} (${this.zapCause}); the model did not`);
+      this.finding('kernel-only-zap', r, `the kernel zapped shadow page gfn ${hex(line.gfn ?? 0)} level ${line.role.level} (${said(this.zapCause)}); the model did not`);
     }
     this.execute({ op: 'sp-zap', sp: id }, this.origin(r));
     return true;
   }
 
   /** What the model's pending decision was, for messages; set while a cause window is open. */
-  private zapCause: string | undefined;
+  private zapCause: Cause | undefined;
 
   /**
    * Runs a command whose zaps the model decides (a write, a memslot change, a zap-all): they
    * become expectations that the kernel's next prepare_zap lines must meet.
    */
-  private runDeciding(c: Command, r: TraceRecord, why: string): CommandResult {
+  private runDeciding(c: Command, r: TraceRecord, why: Cause): CommandResult {
     const res = this.execute(c, this.origin(r));
     for (const ev of res.events) if (ev.type === 'sp-zapped' && this.keyOf.has(ev.sp)) this.expected.set(ev.sp, { line: r.line, why });
     this.zapCause = why;
@@ -277,11 +297,13 @@ export class VmIngest {
   /** Zaps the model decided that the kernel's next lines did not show: findings. */
   private closeZapWindow(): void {
     if (this.expected.size === 0 && this.zapCause === undefined && this.expectZapAll === undefined) return;
-    const r = this.last;
-    for (const [id, e] of this.expected) {
-      if (r) this.o.onFinding({ kind: 'model-only-zap', vm: this.key, line: e.line, ts: r.ts, message: `the model zapped sp ${id} (gfn/level/quadrant/smm/gpte/access ${this.keyOf.get(id)}) for ${e.why}; the kernel's trace shows no zap of it` });
+    const r = this.lastLine();
+    if (this.expected.size > 0) {
+      for (const [id, e] of this.expected) {
+        if (r) this.o.onFinding({ kind: 'model-only-zap', vm: this.key, line: e.line, ts: r.ts, message: `the model zapped sp ${id} (gfn/level/quadrant/smm/gpte/access ${this.keyOf.get(id)}) for ${said(e.why)}; the kernel's trace shows no zap of it` });
+      }
+      this.expected.clear();
     }
-    this.expected.clear();
     this.zapCause = undefined;
     this.expectZapAll = undefined;
   }
@@ -308,6 +330,24 @@ export class VmIngest {
     return true;
   }
 
+  /**
+   * A kernel-format walk (`walk`) or paging-element line the feed decoded, at `tsStart..tsEnd` of
+   * `text`: what walkStep does with its record, without one (the hot path: most lines of an
+   * emulating guest's trace). `high`/`low`/`small`: gva or gpte halves, pferr or level.
+   */
+  walkLine(walk: boolean, pid: number, high: number, low: number, small: number, line: number, text: string, tsStart: number, tsEnd: number): void {
+    if (this.lastAt) {
+      this.lastAt.text = text;
+      this.lastAt.line = line;
+      this.lastAt.tsStart = tsStart;
+      this.lastAt.tsEnd = tsEnd;
+    } else this.lastAt = { text, line, tsStart, tsEnd };
+    const p = this.pending.get(pid);
+    if (walk) {
+      if (p && (small & PFERR_WRITE) !== 0) p.walk = { addrLow: low };
+    } else if (p?.walk) p.walk.last = { pte: { high, low }, level: small };
+  }
+
   private walkStep(r: TraceRecord): boolean {
     const p = this.pending.get(r.pid);
     if (r.event === 'kvm_mmu_pagetable_walk') {
@@ -316,7 +356,7 @@ export class VmIngest {
         this.decodeError = w.error;
         return false;
       }
-      if (p && (w.pferr & PFERR_WRITE) !== 0) p.walk = { addr: w.addr };
+      if (p && (w.pferr & PFERR_WRITE) !== 0) p.walk = { addrLow: w.addrLow };
       return true;
     }
     const el = decodePagingElement(r.payload);
@@ -335,17 +375,18 @@ export class VmIngest {
   private closeEmulation(pid: number): void {
     const p = this.pending.get(pid);
     if (!p) return;
-    this.pending.delete(pid);
+    this.pending.set(pid, undefined);
     if (!p.insn.bytes) return;
     const w = memoryWrite(p.insn.bytes, p.insn.mode ?? 'prot64');
     if (!w || w.bytes === 0) return;
-    const gpa = p.walk?.last ? gpaOf(p.walk.addr, [{ pte: BigInt(p.walk.last.pte), level: p.walk.last.level }]) : undefined;
+    const gpa = p.walk ? gpaOf(p.walk.addrLow, p.walk.last) : undefined;
     if (gpa === undefined) {
       this.stats.writesWithoutAddress++;
       return;
     }
     this.stats.writes++;
-    this.runDeciding({ op: 'write', as: 0, gpa, bytes: w.bytes, via: 'emulator', hostLevel: 1 }, p.record, `the emulated ${w.bytes}-byte write at gpa ${hex(gpa)} (line ${p.record.line})`);
+    const line = p.record.line;
+    this.runDeciding({ op: 'write', as: 0, gpa, bytes: w.bytes, via: 'emulator', hostLevel: 1 }, p.record, () => `the emulated ${w.bytes}-byte write at gpa ${hex(gpa)} (line ${line})`);
   }
 
   private spte(r: TraceRecord): boolean {
@@ -406,14 +447,16 @@ export class VmIngest {
 /**
  * The guest-physical address a walk ends at (walk_addr_generic's last kvm_mmu_paging_element):
  * a level-1 PTE maps 4 KiB; a level-2 or level-3 entry with PS (bit 7) maps 2 MiB or 1 GiB.
+ * The frame is bits 12-51 of the gpte; the offset the low bits of the gva. Both come as exact
+ * 32-bit halves, so the arithmetic stays in numbers (no BigInt per write).
  */
-export function gpaOf(addr: number, elements: ReadonlyArray<{ pte: bigint; level: number }>): number | undefined {
-  const last = elements.at(-1);
-  if (!last || (last.pte & 1n) === 0n) return undefined;
-  const ps = (last.pte & 0x80n) !== 0n;
-  const shift = last.level === 1 ? 12n : ps && (last.level === 2 || last.level === 3) ? (last.level === 2 ? 21n : 30n) : undefined;
-  if (shift === undefined) return undefined;
-  const mask = (1n << shift) - 1n;
-  const frame = last.pte & 0x000ffffffffff000n & ~mask;
-  return Number(frame | (BigInt(addr) & mask));
+export function gpaOf(addrLow: number, last: { readonly pte: Split64; readonly level: number } | undefined): number | undefined {
+  if (!last || (last.pte.low & 1) === 0) return undefined;
+  const ps = (last.pte.low & 0x80) !== 0;
+  const shift = last.level === 1 ? 12 : ps && last.level === 2 ? 21 : ps && last.level === 3 ? 30 : 0;
+  if (shift === 0) return undefined;
+  const mask = 2 ** shift - 1;
+  const frameLow = (last.pte.low & ~mask) >>> 0; // bits shift..31
+  const frameHigh = last.pte.high & 0xfffff; // bits 32..51
+  return frameHigh * 2 ** 32 + frameLow + (addrLow & mask);
 }

@@ -13,7 +13,24 @@ export type Line =
 
 const BOM = [0xef, 0xbb, 0xbf];
 
-export async function* splitLineBatches(chunks: AsyncIterable<Uint8Array>, maxBytes = MAX_LINE_BYTES): AsyncGenerator<Line[]> {
+/**
+ * The lines of one chunk read, without a string per line: the chunk's text and, per line, where
+ * it is in that text (start, end; a start of -1 marks a line over the cap, and end is then its
+ * length in bytes; a start of -2 is the line carried over from the chunk before, in `head`,
+ * kept apart because joining it to the text would copy the whole chunk). Lines are numbered
+ * from `firstLine` on.
+ */
+export interface LineChunk {
+  readonly text: string;
+  /** The bytes `text` was decoded from, and how (latin1 for ASCII, else UTF-8): cheaper to hand to another thread than the string. */
+  readonly raw?: { readonly bytes: Uint8Array; readonly latin1: boolean };
+  readonly head?: string;
+  readonly firstLine: number;
+  readonly count: number;
+  readonly bounds: readonly number[];
+}
+
+export async function* lineChunks(chunks: AsyncIterable<Uint8Array>, maxBytes = MAX_LINE_BYTES): AsyncGenerator<LineChunk> {
   let parts: Buffer[] = [];
   let pending = 0; // bytes of the current line seen so far (counted even once dropped)
   let line = 1;
@@ -24,35 +41,45 @@ export async function* splitLineBatches(chunks: AsyncIterable<Uint8Array>, maxBy
       start = false;
       if (b.length >= 3 && b[0] === BOM[0] && b[1] === BOM[1] && b[2] === BOM[2]) b = b.subarray(3);
     }
-    const out: Line[] = [];
+    const first = line;
+    const bounds: number[] = [];
+    let head = '';
     let p = 0;
-    let q = b.indexOf(10, p);
     // The line carried over from the last chunk ends here (or goes on).
     if (pending > 0 || parts.length > 0) {
+      const q = b.indexOf(10, p);
       const end = q < 0 ? b.length : q;
       if (pending + (end - p) <= maxBytes) parts.push(Buffer.from(b.subarray(p, end)));
       else parts = [];
       pending += end - p;
       if (q < 0) continue;
-      out.push(pending > maxBytes ? { line, tooLong: pending } : { line, text: text(Buffer.concat(parts)) });
+      if (pending > maxBytes) bounds.push(-1, pending);
+      else {
+        head = text(Buffer.concat(parts));
+        bounds.push(-2, head.length);
+      }
       line++;
       parts = [];
       pending = 0;
       p = q + 1;
-      q = b.indexOf(10, p);
     }
-    // Whole lines of this chunk: decoded at once, split as a string (no copy per line).
+    // Whole lines of this chunk: decoded at once (no copy per line).
+    let whole = '';
+    let raw: LineChunk['raw'];
     const last = b.lastIndexOf(10);
     if (last >= p) {
       // Traces are ASCII almost always: latin1 decodes that exactly and faster; anything else is UTF-8.
       const body = b.subarray(p, last);
-      const s = isAscii(body) ? body.toString('latin1') : body.toString('utf8');
+      const latin1 = isAscii(body);
+      const s = latin1 ? body.toString('latin1') : body.toString('utf8');
+      whole = s;
+      raw = { bytes: body, latin1 };
       let i = 0;
       for (;;) {
         const j = s.indexOf('\n', i);
-        const t = j < 0 ? s.slice(i) : s.slice(i, j);
-        if (t.length * 3 > maxBytes && Buffer.byteLength(t) > maxBytes) out.push({ line, tooLong: Buffer.byteLength(t) });
-        else out.push({ line, text: t.endsWith('\r') ? t.slice(0, -1) : t });
+        const e = j < 0 ? s.length : j;
+        if ((e - i) * 3 > maxBytes && Buffer.byteLength(s.slice(i, e)) > maxBytes) bounds.push(-1, Buffer.byteLength(s.slice(i, e)));
+        else bounds.push(i, e > i && s.charCodeAt(e - 1) === 13 ? e - 1 : e); // CRLF
         line++;
         if (j < 0) break;
         i = j + 1;
@@ -64,9 +91,28 @@ export async function* splitLineBatches(chunks: AsyncIterable<Uint8Array>, maxBy
       if (rest <= maxBytes) parts.push(Buffer.from(b.subarray(p)));
       pending += rest;
     }
-    if (out.length) yield out;
+    if (bounds.length) yield { text: whole, ...(raw ? { raw } : {}), ...(bounds[0] === -2 ? { head } : {}), firstLine: first, count: bounds.length / 2, bounds };
   }
-  if (pending > 0) yield [pending > maxBytes ? { line, tooLong: pending } : { line, text: text(Buffer.concat(parts)) }];
+  if (pending > 0) {
+    if (pending > maxBytes) yield { text: '', firstLine: line, count: 1, bounds: [-1, pending] };
+    else {
+      const t = text(Buffer.concat(parts));
+      yield { text: t, firstLine: line, count: 1, bounds: [0, t.length] };
+    }
+  }
+}
+
+/** The lines in batches, one per chunk read (a trace has millions). */
+export async function* splitLineBatches(chunks: AsyncIterable<Uint8Array>, maxBytes = MAX_LINE_BYTES): AsyncGenerator<Line[]> {
+  for await (const c of lineChunks(chunks, maxBytes)) {
+    const out: Line[] = new Array(c.count);
+    for (let i = 0; i < c.count; i++) {
+      const a = c.bounds[2 * i]!;
+      const z = c.bounds[2 * i + 1]!;
+      out[i] = a === -1 ? { line: c.firstLine + i, tooLong: z } : { line: c.firstLine + i, text: a === -2 ? c.head! : c.text.slice(a, z) };
+    }
+    yield out;
+  }
 }
 
 /** The same lines one at a time (scripts). */

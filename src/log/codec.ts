@@ -64,7 +64,27 @@ export class EventEncoder {
     else if (x === true) this.bytes(TRUE);
     else if (x === false) this.bytes(FALSE);
     else if (typeof x === 'string') this.string(x);
+    else if (isPlainRecord(x)) this.record(x);
     else this.text(JSON.stringify(x) ?? 'null');
+  }
+
+  /**
+   * A plain object (a command) key by key, as JSON.stringify writes it: own enumerable keys in
+   * their order, undefined values left out. No intermediate string (the ingest hot path).
+   */
+  private record(x: Record<string, unknown>): void {
+    this.byte(123); // {
+    let first = true;
+    for (const k of Object.keys(x)) {
+      const v = x[k];
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      if (!first) this.byte(44);
+      first = false;
+      this.string(k);
+      this.byte(58); // :
+      this.value(v);
+    }
+    this.byte(125); // }
   }
 
   number(n: number): void {
@@ -76,6 +96,25 @@ export class EventEncoder {
   }
 
   string(s: string): void {
+    // Short printable ASCII needs no escaping: written as is (timestamps, names, paths).
+    if (s.length <= 64) {
+      const n = s.length;
+      if (this.pos + n + 2 > this.buf.length) this.grow(n + 2);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 34;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0x20 || c > 0x7e || c === 34 || c === 92) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[p++] = 34;
+        this.pos = p;
+        return;
+      }
+    }
     let b = this.strings.get(s);
     if (b === undefined) {
       b = Buffer.from(JSON.stringify(s), 'utf8');
@@ -117,6 +156,13 @@ export class EventEncoder {
 }
 
 const TRUE = Buffer.from('true');
+
+/** An object JSON.stringify writes as its own keys (no toJSON, no array, no boxed value). */
+function isPlainRecord(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const proto: unknown = Object.getPrototypeOf(x);
+  return (proto === Object.prototype || proto === null) && typeof (x as { toJSON?: unknown }).toJSON !== 'function';
+}
 const FALSE = Buffer.from('false');
 const NULL_COMMA = Buffer.from(',null');
 

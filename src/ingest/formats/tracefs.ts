@@ -33,46 +33,87 @@ export function parseTracefsLine(text: string, line: number): ParsedLine {
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
+/** Where the fields of a line are (offsets into it), as scanTracefsHeader finds them. */
+export interface HeaderScan {
+  taskStart: number;
+  taskEnd: number;
+  pid: number;
+  cpu: number;
+  tsStart: number;
+  tsEnd: number;
+  eventStart: number;
+  eventEnd: number;
+  payloadStart: number;
+}
+
 /**
- * The common shape without a regex (the ingest hot path): `TASK-PID [CPU] FLAGS TS: EVENT: PAYLOAD`
- * with no TGID column. Undefined sends the line to the full grammar (which also words errors).
+ * The common shape without a regex or a slice (the ingest hot path, also run by the feed worker):
+ * `TASK-PID [CPU] FLAGS TS: EVENT: PAYLOAD` with no TGID column, in text[start, end) (a line of a
+ * larger text). Fills `out` with positions in `text` and returns true, or returns false to send
+ * the line to the full grammar (which also words errors).
  */
-function fastParse(text: string, line: number): ParsedLine | undefined {
-  const open = text.indexOf(' [');
-  if (open < 0) return undefined;
+export function scanTracefsHeader(text: string, out: HeaderScan, start = 0, end = text.length): boolean {
+  const open = text.indexOf(' [', start);
+  if (open < 0 || open >= end) return false;
   const close = text.indexOf(']', open + 2);
-  if (close < 0 || close - open > 8) return undefined;
+  if (close < 0 || close - open > 8 || close >= end) return false;
   let cpu = 0;
   for (let i = open + 2; i < close; i++) {
     const c = text.charCodeAt(i);
-    if (!isDigit(c)) return undefined;
+    if (!isDigit(c)) return false;
     cpu = cpu * 10 + c - 48;
   }
   // task-pid before " [": trailing spaces, then digits, then '-'
   let e = open;
-  while (e > 0 && text.charCodeAt(e - 1) === 32) e--;
+  while (e > start && text.charCodeAt(e - 1) === 32) e--;
   let d = e;
-  while (d > 0 && isDigit(text.charCodeAt(d - 1))) d--;
-  if (d === e || d === 0 || text.charCodeAt(d - 1) !== 45 /* - */ || text.charCodeAt(d - 2) === 41 /* ) of a TGID column */) return undefined;
-  let t0 = 0;
+  while (d > start && isDigit(text.charCodeAt(d - 1))) d--;
+  if (d === e || e - d > 9 || d === start || text.charCodeAt(d - 1) !== 45 /* - */ || (d - 2 >= start && text.charCodeAt(d - 2) === 41) /* ) of a TGID column */) return false;
+  let t0 = start;
   while (t0 < d - 1 && text.charCodeAt(t0) === 32) t0++;
+  let pid = 0;
+  for (let i = d; i < e; i++) pid = pid * 10 + text.charCodeAt(i) - 48;
   // flags (optional) and timestamp: "  .....  1404.389384: "
   const colon = text.indexOf(': ', close);
-  if (colon < 0) return undefined;
+  if (colon < 0 || colon + 2 > end) return false;
   let ts = colon;
-  while (ts > close && (isDigit(text.charCodeAt(ts - 1)) || text.charCodeAt(ts - 1) === 46)) ts--;
-  const tsText = text.slice(ts, colon);
-  const dot = tsText.indexOf('.');
-  if (dot <= 0 || dot === tsText.length - 1 || text.charCodeAt(ts - 1) !== 32) return undefined;
-  const between = text.slice(close + 1, ts).trim();
-  if (between.length !== 0 && !/^[.a-zA-Z0-9]{4,6}$/.test(between)) return undefined;
+  let dot = -1;
+  for (let c = text.charCodeAt(ts - 1); ts > close && (isDigit(c) || c === 46); c = text.charCodeAt(--ts - 1)) if (c === 46) dot = dot === -1 ? ts - 1 : -2;
+  if (dot < 0 || dot === ts || dot === colon - 1 || text.charCodeAt(ts - 1) !== 32) return false;
+  let a = close + 1;
+  while (a < ts && text.charCodeAt(a) === 32) a++;
+  let b = ts;
+  while (b > a && text.charCodeAt(b - 1) === 32) b--;
+  if (b > a && (b - a < 4 || b - a > 6)) return false;
+  for (let i = a; i < b; i++) if (!isFlag(text.charCodeAt(i))) return false;
   const evEnd = text.indexOf(':', colon + 2);
-  if (evEnd < 0) return undefined;
-  const event = text.slice(colon + 2, evEnd);
-  if (!/^[A-Za-z_]\w*$/.test(event)) return undefined;
-  const payloadStart = text.charCodeAt(evEnd + 1) === 32 ? evEnd + 2 : evEnd + 1;
-  return { kind: 'record', record: { line, task: text.slice(t0, d - 1), pid: Number(text.slice(d, e)), cpu, ts: tsText, event, payload: text.slice(payloadStart) } };
+  if (evEnd <= colon + 2 || evEnd >= end || isDigit(text.charCodeAt(colon + 2))) return false;
+  for (let i = colon + 2; i < evEnd; i++) if (!isWord(text.charCodeAt(i))) return false;
+  out.taskStart = t0;
+  out.taskEnd = d - 1;
+  out.pid = pid;
+  out.cpu = cpu;
+  out.tsStart = ts;
+  out.tsEnd = colon;
+  out.eventStart = colon + 2;
+  out.eventEnd = evEnd;
+  out.payloadStart = evEnd + 1 < end && text.charCodeAt(evEnd + 1) === 32 ? evEnd + 2 : evEnd + 1;
+  return true;
 }
+
+export const newHeaderScan = (): HeaderScan => ({ taskStart: 0, taskEnd: 0, pid: 0, cpu: 0, tsStart: 0, tsEnd: 0, eventStart: 0, eventEnd: 0, payloadStart: 0 });
+const scan = newHeaderScan();
+
+function fastParse(text: string, line: number): ParsedLine | undefined {
+  if (!scanTracefsHeader(text, scan)) return undefined;
+  const h = scan;
+  return { kind: 'record', record: { line, task: text.slice(h.taskStart, h.taskEnd), pid: h.pid, cpu: h.cpu, ts: text.slice(h.tsStart, h.tsEnd), event: text.slice(h.eventStart, h.eventEnd), payload: text.slice(h.payloadStart) } };
+}
+
+/** [.a-zA-Z0-9]: a character of the flags column. */
+const isFlag = (c: number) => c === 46 || isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/** \w: a character of an event name. */
+const isWord = (c: number) => c === 95 || isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 /** Column and expectation for a line that is not `TASK-PID [CPU] FLAGS TIMESTAMP: EVENT: ...`. */
 export function whereItStops(text: string): { column: number; expected: string } {

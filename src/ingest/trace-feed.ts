@@ -1,0 +1,276 @@
+/**
+ * The reading half of ingest: the trace's bytes (a file or standard input; plain, gzip or zstd)
+ * split into lines, its format detected, other events counted by name, and each page-tracking
+ * line's header located, so that what is left for the model's thread is a batch of lines with
+ * their fields' offsets. It runs in a worker thread of its own (feed-worker.ts) or, where there
+ * is none, in the caller's (the batches are the same).
+ */
+import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { openInput } from '../io/input-file.js';
+import { type LineChunk, lineChunks } from '../io/lines.js';
+import { FORMATS, type FormatName, PAGE_TRACKING_EVENTS, detectFormat } from './formats/registry.js';
+import { newHeaderScan, scanTracefsHeader } from './formats/tracefs.js';
+import { newWalkScan, scanPagingElement, scanWalk } from './payloads.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** Page-tracking event names by their code in a batch (the model's thread gets one string per name). */
+export const EVENT_CODES: readonly string[] = [...PAGE_TRACKING_EVENTS];
+
+/**
+ * What an entry of a batch is: a page-tracking line whose header was located (its fields are
+ * offsets); a line the model's thread parses itself (another format, an unusual shape, a header
+ * line); a line over the cap (its length in `nums`); the line carried over from the chunk before
+ * (the batch's `head`, parsed by the model's thread); a scanned kernel-format walk or paging
+ * element whose payload was decoded here too (its numbers in the last three ints).
+ */
+export const EntryKind = { Scanned: 0, Text: 1, TooLong: 2, Head: 3, Walk: 4, Element: 5 } as const;
+type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
+
+/**
+ * Ints per entry in `ints`: kind, start, end, taskStart, taskEnd, tsStart, tsEnd, payloadStart,
+ * pid, cpu, event code, and for Walk/Element the payload's high and low halves (as int32) and
+ * its small number (WalkScan).
+ */
+export const STRIDE = 14;
+const WALK = EVENT_CODES.indexOf('kvm_mmu_pagetable_walk');
+const ELEMENT = EVENT_CODES.indexOf('kvm_mmu_paging_element');
+
+export interface FeedBatch {
+  readonly format: FormatName;
+  readonly compression: Compression;
+  /** Bytes read so far, and the file's size (0 when unknown: a pipe). */
+  readonly read: number;
+  readonly totalBytes: number;
+  /** Lines this batch covers (every line, counted or not). */
+  readonly lines: number;
+  /** The text of the chunk read; offsets in `ints` point into it. */
+  readonly text: string;
+  /** The bytes it was decoded from (see LineChunk), which the worker sends in its place. */
+  readonly raw?: { readonly bytes: Uint8Array; readonly latin1: boolean };
+  readonly head?: string;
+  readonly entries: number;
+  readonly ints: Int32Array;
+  /** Per entry: its line number, and (TooLong) its length. */
+  readonly nums: Float64Array;
+  /** Other events seen in this batch's lines, by name: counted, not sent. */
+  readonly others: ReadonlyArray<readonly [string, number]>;
+}
+
+const DETECT_LINES = 200;
+const EVENT_NAME = /^[A-Za-z_]\w*$/;
+/** Other events' names kept in the table (a trace has tens; a hostile one may have any number). */
+const MAX_NAMES = 4096;
+
+/**
+ * Event names found in place: the page-tracking ones first (their index is their code), then
+ * every other name as it is first seen. A line's name is compared where it stands, with the
+ * names of its length, so the common line costs no string.
+ */
+class EventNames {
+  readonly names: string[] = [...EVENT_CODES];
+  private readonly byLength: number[][] = [];
+  constructor() {
+    this.names.forEach((n, i) => this.index(n, i));
+  }
+  private index(name: string, id: number): void {
+    (this.byLength[name.length] ??= []).push(id);
+  }
+  /** The id of text[start, end), adding the name when there is room; -1 when it is not there. */
+  find(text: string, start: number, end: number): number {
+    const same = this.byLength[end - start];
+    if (same !== undefined) for (const id of same) if (text.startsWith(this.names[id]!, start)) return id;
+    if (this.names.length >= MAX_NAMES + EVENT_CODES.length) return -1;
+    const id = this.names.length;
+    const name = text.slice(start, end);
+    this.names.push(name);
+    this.index(name, id);
+    return id;
+  }
+}
+
+/** Chunks read before the format was known, as one (a few hundred lines: copying them is nothing). */
+function joinChunks(chunks: readonly LineChunk[]): LineChunk {
+  if (chunks.length === 1) return chunks[0]!;
+  const bounds: number[] = [];
+  const texts: string[] = [];
+  let base = 0;
+  for (const c of chunks) {
+    for (let i = 0; i < c.bounds.length; i += 2) {
+      const a = c.bounds[i]!;
+      const z = c.bounds[i + 1]!;
+      if (a === -1) bounds.push(-1, z);
+      else {
+        const t = a === -2 ? c.head! : c.text.slice(a, z);
+        texts.push(t);
+        bounds.push(base, base + t.length);
+        base += t.length + 1;
+      }
+    }
+  }
+  return { text: texts.join('\n'), firstLine: chunks[0]?.firstLine ?? 1, count: bounds.length / 2, bounds };
+}
+
+/** The batches of a trace, one per chunk read. */
+export async function* traceFeed(input: string, forced?: FormatName): AsyncGenerator<FeedBatch> {
+  let compression: Compression = 'none';
+  let read = 0;
+  let totalBytes = 0;
+  let formatName: FormatName | undefined = forced;
+  const known = new Set<string>(); // other events' names already checked
+  const names = new EventNames();
+  const counts: number[] = []; // per name id, in the batch being built
+  const scan = newHeaderScan();
+  const walk = newWalkScan();
+
+  const batchOf = (c: LineChunk): FeedBatch => {
+    const format = FORMATS[formatName!];
+    const tracefs = formatName === 'tracefs';
+    const ints = new Int32Array(c.count * STRIDE);
+    const nums = new Float64Array(c.count * 2);
+    const others = new Map<string, number>();
+    let n = 0;
+    for (let i = 0; i < c.count; i++) {
+      const a = c.bounds[2 * i]!;
+      const z = c.bounds[2 * i + 1]!;
+      const at = n * STRIDE;
+      nums[n * 2] = c.firstLine + i;
+      if (a === -1) {
+        ints[at] = EntryKind.TooLong;
+        nums[n * 2 + 1] = z;
+        n++;
+        continue;
+      }
+      // tracefs lines of the common shape: located in place, so the model's thread only slices.
+      if (tracefs && a >= 0 && scanTracefsHeader(c.text, scan, a, z)) {
+        const id = names.find(c.text, scan.eventStart, scan.eventEnd);
+        if (id >= EVENT_CODES.length) {
+          counts[id] = (counts[id] ?? 0) + 1;
+          continue;
+        }
+        if (id >= 0) {
+          ints[at] = EntryKind.Scanned;
+          if (id === WALK && scanWalk(c.text, scan.payloadStart, z, walk)) ints[at] = EntryKind.Walk;
+          else if (id === ELEMENT && scanPagingElement(c.text, scan.payloadStart, z, walk)) ints[at] = EntryKind.Element;
+          ints[at + 11] = walk.high;
+          ints[at + 12] = walk.low;
+          ints[at + 13] = walk.small;
+          ints[at + 1] = a;
+          ints[at + 2] = z;
+          ints[at + 3] = scan.taskStart;
+          ints[at + 4] = scan.taskEnd;
+          ints[at + 5] = scan.tsStart;
+          ints[at + 6] = scan.tsEnd;
+          ints[at + 7] = scan.payloadStart;
+          ints[at + 8] = scan.pid;
+          ints[at + 9] = scan.cpu;
+          ints[at + 10] = id;
+          n++;
+          continue;
+        }
+      }
+      const text = a === -2 ? c.head! : c.text.slice(a, z);
+      const quick = format.eventOf(text);
+      if (quick !== undefined && !PAGE_TRACKING_EVENTS.has(quick) && (known.has(quick) || (EVENT_NAME.test(quick) && known.add(quick)))) {
+        others.set(quick, (others.get(quick) ?? 0) + 1);
+        continue;
+      }
+      ints[at] = a === -2 ? EntryKind.Head : EntryKind.Text;
+      ints[at + 1] = a;
+      ints[at + 2] = z;
+      n++;
+    }
+    for (let id = EVENT_CODES.length; id < counts.length; id++) {
+      if (counts[id]) others.set(names.names[id]!, (others.get(names.names[id]!) ?? 0) + counts[id]!);
+      counts[id] = 0;
+    }
+    return { format: formatName!, compression, read, totalBytes, lines: c.count, text: c.text, ...(c.raw ? { raw: c.raw } : {}), ...(c.head !== undefined ? { head: c.head } : {}), entries: n, ints: ints.slice(0, n * STRIDE), nums: nums.slice(0, n * 2), others: [...others] };
+  };
+
+  /** The format from the first DETECT_LINES lines that are not over the cap (as the full grammar would see them). */
+  const detect = (c: LineChunk): FormatName => {
+    const texts: string[] = [];
+    for (let i = 0; i < c.count && texts.length < DETECT_LINES; i++) if (c.bounds[2 * i]! !== -1) texts.push(c.bounds[2 * i] === -2 ? c.head! : c.text.slice(c.bounds[2 * i], c.bounds[2 * i + 1]));
+    return detectFormat(texts);
+  };
+
+  const early: LineChunk[] = [];
+  let earlyLines = 0;
+  const bytes = inputBytes(input, (c) => (compression = c), (n) => (read += n), (size) => (totalBytes = size));
+  for await (const c of lineChunks(bytes)) {
+    if (formatName !== undefined) {
+      yield batchOf(c);
+      continue;
+    }
+    early.push(c);
+    for (let i = 0; i < c.count; i++) if (c.bounds[2 * i]! !== -1) earlyLines++;
+    if (earlyLines < DETECT_LINES) continue;
+    const all = joinChunks(early.splice(0));
+    formatName = detect(all);
+    yield batchOf(all);
+  }
+  if (formatName === undefined || early.length > 0) {
+    const all = joinChunks(early.splice(0));
+    formatName ??= detect(all);
+    yield batchOf(all);
+  }
+}
+
+/** Bytes of the input, decompressed when it starts with gzip's or zstd's magic. */
+async function* inputBytes(path: string, onCompression: (c: Compression) => void, onRead: (n: number) => void, onSize: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  let stream: AsyncIterable<Buffer>;
+  let close = async () => {};
+  if (path === '-') stream = process.stdin;
+  else {
+    // Opened once: a FIFO must not be opened and closed for its size first.
+    const { fh, size } = await openInput(path, 'trace', ['regular', 'fifo']);
+    onSize(size);
+    stream = fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 });
+    close = () => fh.close();
+  }
+  try {
+    const it = stream[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) return;
+    const head: Buffer = first.value;
+    const rest = async function* () {
+      yield head;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer;
+    };
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      onCompression('gzip');
+      const gunzip = createGunzip();
+      const feed = (async () => {
+        for await (const b of rest()) {
+          onRead(b.length);
+          if (!gunzip.write(b)) await new Promise((res) => gunzip.once('drain', res));
+        }
+        gunzip.end();
+      })();
+      feed.catch((err: unknown) => gunzip.destroy(err as Error));
+      for await (const b of gunzip) yield b as Buffer;
+      await feed;
+    } else if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+      onCompression('zstd');
+      const out: Uint8Array[] = [];
+      const z = new ZstdDecompress((chunk) => out.push(chunk));
+      for await (const b of rest()) {
+        onRead(b.length);
+        z.push(b);
+        while (out.length) yield out.shift()!;
+      }
+      z.push(new Uint8Array(0), true);
+      while (out.length) yield out.shift()!;
+    } else {
+      onCompression('none');
+      for await (const b of rest()) {
+        onRead(b.length);
+        yield b;
+      }
+    }
+  } finally {
+    await close();
+  }
+}
+
