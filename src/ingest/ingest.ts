@@ -14,7 +14,7 @@ import { tooLongReason } from '../io/lines.js';
 import { LogWriter } from '../log/writer.js';
 import { FORMATS, type FormatName, PAGE_TRACKING_EVENTS } from './formats/registry.js';
 import type { TraceFormat, TraceRecord } from './record.js';
-import { type Compression, EVENT_CODES, EntryKind, type FeedBatch, STRIDE, traceFeed } from './trace-feed.js';
+import { BatchText, type Compression, EVENT_CODES, EntryKind, type FeedBatch, STRIDE, traceFeed } from './trace-feed.js';
 import { type IngestFinding, VmIngest } from './vm-ingest.js';
 
 export { FORMATS, type FormatName, PAGE_TRACKING_EVENTS, detectFormat } from './formats/registry.js';
@@ -217,8 +217,7 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
         records += n;
       }
       const { ints, nums } = b;
-      // From the worker, the chunk's bytes: decoded here exactly as the feed decoded them.
-      const text = b.text === '' && b.raw ? Buffer.from(b.raw.bytes.buffer, b.raw.bytes.byteOffset, b.raw.bytes.byteLength).toString(b.raw.latin1 ? 'latin1' : 'utf8') : b.text;
+      const text = new BatchText(b);
       for (let i = 0; i < b.entries; i++) {
         const at = i * STRIDE;
         const kind = ints[at]!;
@@ -235,12 +234,12 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
           // The task repeats from line to line: compared in place, sliced only when it changes.
           const t0 = ints[at + 3]!;
           const t1 = ints[at + 4]!;
-          if (task.length !== t1 - t0 || !text.startsWith(task, t0)) task = text.slice(t0, t1);
+          if (!text.holds(t0, t1, task)) task = text.slice(t0, t1);
           const start = ints[at + 1]!;
           const end = ints[at + 2]!;
-          const r: TraceRecord = { line, task, pid: ints[at + 8]!, cpu: ints[at + 9]!, ts: text.slice(ints[at + 5], ints[at + 6]), event: EVENT_CODES[ints[at + 10]!]!, payload: text.slice(ints[at + 7], end) };
+          const r: TraceRecord = { line, task, pid: ints[at + 8]!, cpu: ints[at + 9]!, ts: text.slice(ints[at + 5]!, ints[at + 6]!), event: EVENT_CODES[ints[at + 10]!]!, payload: text.slice(ints[at + 7]!, end) };
           use(r, () => text.slice(start, end));
-        } else if (kind === EntryKind.Text) handle(text.slice(ints[at + 1], ints[at + 2]), line);
+        } else if (kind === EntryKind.Text) handle(text.slice(ints[at + 1]!, ints[at + 2]!), line);
         else if (kind === EntryKind.Head) handle(b.head!, line);
         else error(line, 1, tooLongReason(nums[i * 2 + 1]!), '');
       }

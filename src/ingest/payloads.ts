@@ -8,6 +8,7 @@
  * - raw `field=value` pairs (trace-cmd report -R), whose role word is decoded per kernel version.
  * Each decoder returns a typed record, or a reason naming what it expected.
  */
+import { asciiBytes } from './ascii.js';
 
 /** A shadow page's role, as far as the line tells it (undefined: the line does not say). */
 export interface SpRole {
@@ -181,9 +182,10 @@ export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin' | 'raw
   if (shape === 'raw') return decodeRawEmulate(payload);
   if (shape === 'kernel') {
     // "CSBASE:RIP:" by hand, then the rest (bytes, mode, failed), which traces repeat, from a cache.
-    const c1 = hexEnd(payload, 0);
-    const c2 = payload.charCodeAt(c1) === 58 ? hexEnd(payload, c1 + 1) : -1;
-    if (c1 > 0 && c2 > c1 + 1 && payload.charCodeAt(c2) === 58) {
+    const bytes = asciiBytes(payload);
+    const c1 = bytes ? hexEnd(bytes, 0, bytes.length) : 0;
+    const c2 = bytes && bytes[c1] === 58 ? hexEnd(bytes, c1 + 1, bytes.length) : -1;
+    if (bytes && c1 > 0 && c2 > c1 + 1 && bytes[c2] === 58) {
       const tail = payload.slice(c2 + 1);
       let t = emulateTails.get(tail);
       if (t === undefined) {
@@ -270,14 +272,14 @@ export function decodeSpteChanged(payload: string): Decoded<SpteChangedLine> {
 }
 
 /**
- * Hex digits s[a, b) as a number, at most 8 of them (32 bits, exact), or -1 when one is not a
- * lowercase hex digit (the kernel's %llx). The walk decoders' hot path: no regex, no slice.
+ * Hex digits b[a, z) as a number, at most 8 of them (32 bits, exact), or -1 when one is not a
+ * lowercase hex digit (the kernel's %llx). The walk decoders' hot path: bytes, no regex.
  */
-function hex32(s: string, a: number, b: number): number {
-  if (b <= a || b - a > 8) return -1;
+function hex32(b: Uint8Array, a: number, z: number): number {
+  if (z <= a || z - a > 8) return -1;
   let v = 0;
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = a; i < z; i++) {
+    const c = b[i]!;
     const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
     if (d < 0) return -1;
     v = v * 16 + d;
@@ -285,14 +287,22 @@ function hex32(s: string, a: number, b: number): number {
   return v;
 }
 
-/** Where a run of lowercase hex digits starting at a ends. */
-function hexEnd(s: string, a: number): number {
+/** Where a run of lowercase hex digits starting at a ends (at most at `end`). */
+function hexEnd(b: Uint8Array, a: number, end: number): number {
   let i = a;
-  for (;;) {
-    const c = s.charCodeAt(i);
+  while (i < end) {
+    const c = b[i]!;
     if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) i++;
-    else return i;
+    else break;
   }
+  return i;
+}
+
+/** Whether b[at...] starts with the ASCII text s. */
+function bytesStartWith(b: Uint8Array, at: number, s: string): boolean {
+  if (at + s.length > b.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[at + i] !== s.charCodeAt(i)) return false;
+  return true;
 }
 
 /** A 64-bit value as two exact 32-bit halves (a gva or a gpte: past 2^53, a double loses the bits that matter). */
@@ -323,39 +333,39 @@ export interface WalkScan {
 }
 export const newWalkScan = (): WalkScan => ({ high: 0, low: 0, small: 0 });
 
-/** Splits hex digits text[a, z) (at most 16) into out.high and out.low. */
-function hex64(text: string, a: number, z: number, out: WalkScan): void {
-  out.low = hex32(text, Math.max(a, z - 8), z);
-  out.high = z - a > 8 ? hex32(text, a, z - 8) : 0;
+/** Splits hex digits b[a, z) (at most 16) into out.high and out.low. */
+function hex64(b: Uint8Array, a: number, z: number, out: WalkScan): void {
+  out.low = hex32(b, Math.max(a, z - 8), z);
+  out.high = z - a > 8 ? hex32(b, a, z - 8) : 0;
 }
 
-/** "addr %llx pferr %x %s" in text[start, end). */
-export function scanWalk(text: string, start: number, end: number, out: WalkScan): boolean {
-  if (!text.startsWith('addr ', start)) return false;
-  const ae = hexEnd(text, start + 5);
-  if (ae === start + 5 || ae - start - 5 > 16 || ae + 7 > end || !text.startsWith(' pferr ', ae)) return false;
-  const pe = Math.min(hexEnd(text, ae + 7), end);
-  const pferr = hex32(text, ae + 7, pe);
-  if (pferr < 0 || (pe !== end && text.charCodeAt(pe) !== 32)) return false;
-  hex64(text, start + 5, ae, out);
+/** "addr %llx pferr %x %s" in the bytes b[start, end). */
+export function scanWalk(b: Uint8Array, start: number, end: number, out: WalkScan): boolean {
+  if (!bytesStartWith(b, start, 'addr ')) return false;
+  const ae = hexEnd(b, start + 5, end);
+  if (ae === start + 5 || ae - start - 5 > 16 || ae + 7 > end || !bytesStartWith(b, ae, ' pferr ')) return false;
+  const pe = hexEnd(b, ae + 7, end);
+  const pferr = hex32(b, ae + 7, pe);
+  if (pferr < 0 || (pe !== end && b[pe] !== 32)) return false;
+  hex64(b, start + 5, ae, out);
   out.small = pferr;
   return true;
 }
 
-/** "pte %llx level %u" (then only blanks) in text[start, end). */
-export function scanPagingElement(text: string, start: number, end: number, out: WalkScan): boolean {
-  if (!text.startsWith('pte ', start)) return false;
-  const pe = hexEnd(text, start + 4);
-  if (pe === start + 4 || pe - start - 4 > 16 || pe + 7 > end || !text.startsWith(' level ', pe)) return false;
+/** "pte %llx level %u" (then only blanks) in the bytes b[start, end). */
+export function scanPagingElement(b: Uint8Array, start: number, end: number, out: WalkScan): boolean {
+  if (!bytesStartWith(b, start, 'pte ')) return false;
+  const pe = hexEnd(b, start + 4, end);
+  if (pe === start + 4 || pe - start - 4 > 16 || pe + 7 > end || !bytesStartWith(b, pe, ' level ')) return false;
   let i = pe + 7;
   let level = 0;
-  for (let c = text.charCodeAt(i); c >= 48 && c <= 57 && i < pe + 10 && i < end; c = text.charCodeAt(++i)) level = level * 10 + c - 48;
+  for (; i < end && i < pe + 10 && b[i]! >= 48 && b[i]! <= 57; i++) level = level * 10 + b[i]! - 48;
   if (i === pe + 7) return false;
   for (; i < end; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i]!;
     if (c !== 32 && c !== 9 && c !== 13 && c !== 11 && c !== 12) return false;
   }
-  hex64(text, start + 4, pe, out);
+  hex64(b, start + 4, pe, out);
   out.small = level;
   return true;
 }
@@ -371,7 +381,8 @@ export interface WalkLine {
 
 /** kvm_mmu_pagetable_walk "addr %llx pferr %x %s" (or raw addr=, pferr=). */
 export function decodeWalk(payload: string): Decoded<WalkLine> {
-  if (scanWalk(payload, 0, payload.length, scratch)) return { addr: scratch.high * 2 ** 32 + scratch.low, addrLow: scratch.low, pferr: scratch.small };
+  const bytes = asciiBytes(payload);
+  if (bytes && scanWalk(bytes, 0, bytes.length, scratch)) return { addr: scratch.high * 2 ** 32 + scratch.low, addrLow: scratch.low, pferr: scratch.small };
   const f = rawFields(payload);
   const addr = rawBig(f.get('addr'));
   const pferr = num(f.get('pferr'));
@@ -386,7 +397,8 @@ export interface PagingElementLine {
 
 /** kvm_mmu_paging_element "pte %llx level %u" (or raw pte=, level=). */
 export function decodePagingElement(payload: string): Decoded<PagingElementLine> {
-  if (scanPagingElement(payload, 0, payload.length, scratch)) return { pte: { high: scratch.high, low: scratch.low }, level: scratch.small };
+  const bytes = asciiBytes(payload);
+  if (bytes && scanPagingElement(bytes, 0, bytes.length, scratch)) return { pte: { high: scratch.high, low: scratch.low }, level: scratch.small };
   const f = rawFields(payload);
   const pte = rawBig(f.get('pte'));
   const level = num(f.get('level'));

@@ -45,10 +45,14 @@ export interface FeedBatch {
   readonly totalBytes: number;
   /** Lines this batch covers (every line, counted or not). */
   readonly lines: number;
-  /** The text of the chunk read; offsets in `ints` point into it. */
-  readonly text: string;
-  /** The bytes it was decoded from (see LineChunk), which the worker sends in its place. */
-  readonly raw?: { readonly bytes: Uint8Array; readonly latin1: boolean };
+  /**
+   * The chunk's text as bytes (latin1: ASCII, where a byte offset is a string offset; else
+   * UTF-8), read through BatchText. Bytes, not a string: a thread hands bytes over for nothing,
+   * where a string costs the receiver ~6 ms a MiB, and decoding a whole chunk costs ~3 ms a MiB
+   * (a string over ~128 KiB is a large object) where the model's thread needs a fifth of it.
+   */
+  readonly bytes: Uint8Array;
+  readonly latin1: boolean;
   readonly head?: string;
   readonly entries: number;
   readonly ints: Int32Array;
@@ -59,6 +63,8 @@ export interface FeedBatch {
 }
 
 const DETECT_LINES = 200;
+/** Bytes read at once: a batch each (every message between threads costs ~0.3 ms on a 2-core host, so they are few). */
+const READ_BYTES = 1 << 22;
 const EVENT_NAME = /^[A-Za-z_]\w*$/;
 /** Other events' names kept in the table (a trace has tens; a hostile one may have any number). */
 const MAX_NAMES = 4096;
@@ -77,16 +83,44 @@ class EventNames {
   private index(name: string, id: number): void {
     (this.byLength[name.length] ??= []).push(id);
   }
-  /** The id of text[start, end), adding the name when there is room; -1 when it is not there. */
-  find(text: string, start: number, end: number): number {
+  /** The id of the ASCII name b[start, end), adding it when there is room; -1 when it is not there. */
+  find(b: Uint8Array, start: number, end: number): number {
     const same = this.byLength[end - start];
-    if (same !== undefined) for (const id of same) if (text.startsWith(this.names[id]!, start)) return id;
+    if (same !== undefined) {
+      for (const id of same) {
+        const name = this.names[id]!;
+        let i = 0;
+        while (i < name.length && b[start + i] === name.charCodeAt(i)) i++;
+        if (i === name.length) return id;
+      }
+    }
     if (this.names.length >= MAX_NAMES + EVENT_CODES.length) return -1;
     const id = this.names.length;
-    const name = text.slice(start, end);
+    const name = String.fromCharCode(...b.subarray(start, end)); // at most a line's worth of word characters
     this.names.push(name);
     this.index(name, id);
     return id;
+  }
+}
+
+/** A batch's text, read where it stands: pieces are cut from the bytes, never the whole decoded. */
+export class BatchText {
+  private readonly buf: Buffer;
+  private readonly text: string | undefined;
+  constructor(b: Pick<FeedBatch, 'bytes' | 'latin1'>) {
+    this.buf = Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength);
+    this.text = b.latin1 ? undefined : this.buf.toString('utf8');
+  }
+  slice(a: number, z: number): string {
+    return this.text === undefined ? this.buf.toString('latin1', a, z) : this.text.slice(a, z);
+  }
+  /** Whether [a, z) holds s (the task of the line before, mostly). */
+  holds(a: number, z: number, s: string): boolean {
+    if (z - a !== s.length) return false;
+    if (this.text !== undefined) return this.text.startsWith(s, a);
+    const buf = this.buf;
+    for (let i = 0; i < s.length; i++) if (buf[a + i] !== s.charCodeAt(i)) return false;
+    return true;
   }
 }
 
@@ -126,7 +160,7 @@ export async function* traceFeed(input: string, forced?: FormatName): AsyncGener
 
   const batchOf = (c: LineChunk): FeedBatch => {
     const format = FORMATS[formatName!];
-    const tracefs = formatName === 'tracefs';
+    const ascii = formatName === 'tracefs' && c.raw?.latin1 ? c.raw.bytes : undefined;
     const ints = new Int32Array(c.count * STRIDE);
     const nums = new Float64Array(c.count * 2);
     const others = new Map<string, number>();
@@ -142,17 +176,18 @@ export async function* traceFeed(input: string, forced?: FormatName): AsyncGener
         n++;
         continue;
       }
-      // tracefs lines of the common shape: located in place, so the model's thread only slices.
-      if (tracefs && a >= 0 && scanTracefsHeader(c.text, scan, a, z)) {
-        const id = names.find(c.text, scan.eventStart, scan.eventEnd);
+      // tracefs lines of the common shape, in an ASCII chunk: located in its bytes, so the
+      // model's thread only cuts out the fields it needs.
+      if (ascii !== undefined && a >= 0 && scanTracefsHeader(ascii, scan, a, z)) {
+        const id = names.find(ascii, scan.eventStart, scan.eventEnd);
         if (id >= EVENT_CODES.length) {
           counts[id] = (counts[id] ?? 0) + 1;
           continue;
         }
         if (id >= 0) {
           ints[at] = EntryKind.Scanned;
-          if (id === WALK && scanWalk(c.text, scan.payloadStart, z, walk)) ints[at] = EntryKind.Walk;
-          else if (id === ELEMENT && scanPagingElement(c.text, scan.payloadStart, z, walk)) ints[at] = EntryKind.Element;
+          if (id === WALK && scanWalk(ascii, scan.payloadStart, z, walk)) ints[at] = EntryKind.Walk;
+          else if (id === ELEMENT && scanPagingElement(ascii, scan.payloadStart, z, walk)) ints[at] = EntryKind.Element;
           ints[at + 11] = walk.high;
           ints[at + 12] = walk.low;
           ints[at + 13] = walk.small;
@@ -185,7 +220,10 @@ export async function* traceFeed(input: string, forced?: FormatName): AsyncGener
       if (counts[id]) others.set(names.names[id]!, (others.get(names.names[id]!) ?? 0) + counts[id]!);
       counts[id] = 0;
     }
-    return { format: formatName!, compression, read, totalBytes, lines: c.count, text: c.text, ...(c.raw ? { raw: c.raw } : {}), ...(c.head !== undefined ? { head: c.head } : {}), entries: n, ints: ints.slice(0, n * STRIDE), nums: nums.slice(0, n * 2), others: [...others] };
+    const entries = ints.slice(0, n * STRIDE);
+    // Buffers of their own, transferable (Buffer.from may share a pool, a read stream its chunk).
+    const bytes = c.raw ? new Uint8Array(c.raw.bytes) : new TextEncoder().encode(c.text);
+    return { format: formatName!, compression, read, totalBytes, lines: c.count, bytes, latin1: c.raw?.latin1 ?? false, ...(c.head !== undefined ? { head: c.head } : {}), entries: n, ints: entries, nums: nums.slice(0, n * 2), others: [...others] };
   };
 
   /** The format from the first DETECT_LINES lines that are not over the cap (as the full grammar would see them). */
@@ -226,7 +264,7 @@ async function* inputBytes(path: string, onCompression: (c: Compression) => void
     // Opened once: a FIFO must not be opened and closed for its size first.
     const { fh, size } = await openInput(path, 'trace', ['regular', 'fifo']);
     onSize(size);
-    stream = fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 });
+    stream = fh.createReadStream({ autoClose: false, highWaterMark: READ_BYTES });
     close = () => fh.close();
   }
   try {

@@ -90,7 +90,7 @@ export class VmIngest {
   readonly stats = { commands: 0, inferredSlots: 0, adoptedPages: 0, writes: 0, writesWithoutAddress: 0, skippedSpLines: 0 };
   /** The line seen last (findings name it): a record, or where a line the feed decoded is (made into one only when asked). */
   private last: Pick<TraceRecord, 'line' | 'ts'> | undefined;
-  private lastAt: { text: string; line: number; tsStart: number; tsEnd: number } | undefined;
+  private lastAt: { text: { slice(a: number, z: number): string }; line: number; tsStart: number; tsEnd: number } | undefined;
   /** Role bit 4 is has_4_byte_gpte, and bit 18 passthrough, from ~5.18 (replacing gpte_is_8_bytes): the 6.1+ profiles. */
   private readonly has4ByteBit: boolean;
 
@@ -335,7 +335,7 @@ export class VmIngest {
    * `text`: what walkStep does with its record, without one (the hot path: most lines of an
    * emulating guest's trace). `high`/`low`/`small`: gva or gpte halves, pferr or level.
    */
-  walkLine(walk: boolean, pid: number, high: number, low: number, small: number, line: number, text: string, tsStart: number, tsEnd: number): void {
+  walkLine(walk: boolean, pid: number, high: number, low: number, small: number, line: number, text: { slice(a: number, z: number): string }, tsStart: number, tsEnd: number): void {
     if (this.lastAt) {
       this.lastAt.text = text;
       this.lastAt.line = line;

@@ -23,8 +23,8 @@ const BOM = [0xef, 0xbb, 0xbf];
 export interface LineChunk {
   readonly text: string;
   /** The bytes `text` was decoded from, and how (latin1 for ASCII, else UTF-8): cheaper to hand to another thread than the string. */
-  readonly raw?: { readonly bytes: Uint8Array; readonly latin1: boolean };
-  readonly head?: string;
+  readonly raw?: { readonly bytes: Uint8Array; readonly latin1: boolean } | undefined;
+  readonly head?: string | undefined;
   readonly firstLine: number;
   readonly count: number;
   readonly bounds: readonly number[];
@@ -63,26 +63,41 @@ export async function* lineChunks(chunks: AsyncIterable<Uint8Array>, maxBytes = 
       pending = 0;
       p = q + 1;
     }
-    // Whole lines of this chunk: decoded at once (no copy per line).
-    let whole = '';
-    let raw: LineChunk['raw'];
+    // Whole lines of this chunk, found without a string per line. ASCII (traces almost always
+    // are) is split on its bytes and decoded only if someone reads the text (latin1 decodes it
+    // exactly); anything else is decoded as UTF-8 and split on the string.
+    let body: Buffer | undefined;
+    let latin1 = true;
+    let decoded: string | undefined;
     const last = b.lastIndexOf(10);
     if (last >= p) {
-      // Traces are ASCII almost always: latin1 decodes that exactly and faster; anything else is UTF-8.
-      const body = b.subarray(p, last);
-      const latin1 = isAscii(body);
-      const s = latin1 ? body.toString('latin1') : body.toString('utf8');
-      whole = s;
-      raw = { bytes: body, latin1 };
-      let i = 0;
-      for (;;) {
-        const j = s.indexOf('\n', i);
-        const e = j < 0 ? s.length : j;
-        if ((e - i) * 3 > maxBytes && Buffer.byteLength(s.slice(i, e)) > maxBytes) bounds.push(-1, Buffer.byteLength(s.slice(i, e)));
-        else bounds.push(i, e > i && s.charCodeAt(e - 1) === 13 ? e - 1 : e); // CRLF
-        line++;
-        if (j < 0) break;
-        i = j + 1;
+      body = b.subarray(p, last);
+      latin1 = isAscii(body);
+      if (latin1) {
+        const n = body.length;
+        let i = 0;
+        for (;;) {
+          let j = body.indexOf(10, i);
+          if (j < 0) j = n;
+          if (j - i > maxBytes) bounds.push(-1, j - i);
+          else bounds.push(i, j > i && body[j - 1] === 13 ? j - 1 : j); // CRLF
+          line++;
+          if (j >= n) break;
+          i = j + 1;
+        }
+      } else {
+        const s = body.toString('utf8');
+        decoded = s;
+        let i = 0;
+        for (;;) {
+          const j = s.indexOf('\n', i);
+          const e = j < 0 ? s.length : j;
+          if ((e - i) * 3 > maxBytes && Buffer.byteLength(s.slice(i, e)) > maxBytes) bounds.push(-1, Buffer.byteLength(s.slice(i, e)));
+          else bounds.push(i, e > i && s.charCodeAt(e - 1) === 13 ? e - 1 : e); // CRLF
+          line++;
+          if (j < 0) break;
+          i = j + 1;
+        }
       }
       p = last + 1;
     }
@@ -91,7 +106,7 @@ export async function* lineChunks(chunks: AsyncIterable<Uint8Array>, maxBytes = 
       if (rest <= maxBytes) parts.push(Buffer.from(b.subarray(p)));
       pending += rest;
     }
-    if (bounds.length) yield { text: whole, ...(raw ? { raw } : {}), ...(bounds[0] === -2 ? { head } : {}), firstLine: first, count: bounds.length / 2, bounds };
+    if (bounds.length) yield new Chunk(body, latin1, decoded, bounds[0] === -2 ? head : undefined, first, bounds);
   }
   if (pending > 0) {
     if (pending > maxBytes) yield { text: '', firstLine: line, count: 1, bounds: [-1, pending] };
@@ -99,6 +114,26 @@ export async function* lineChunks(chunks: AsyncIterable<Uint8Array>, maxBytes = 
       const t = text(Buffer.concat(parts));
       yield { text: t, firstLine: line, count: 1, bounds: [0, t.length] };
     }
+  }
+}
+
+/** A chunk of lines whose text is decoded when first read (a reader of its bytes never pays for it). */
+class Chunk implements LineChunk {
+  readonly count: number;
+  readonly raw: LineChunk['raw'];
+  constructor(
+    private readonly body: Buffer | undefined,
+    latin1: boolean,
+    private decoded: string | undefined,
+    readonly head: string | undefined,
+    readonly firstLine: number,
+    readonly bounds: readonly number[],
+  ) {
+    this.count = bounds.length / 2;
+    this.raw = body ? { bytes: body, latin1 } : undefined;
+  }
+  get text(): string {
+    return (this.decoded ??= this.body ? this.body.toString('latin1') : '');
   }
 }
 

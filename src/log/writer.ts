@@ -21,7 +21,7 @@ export interface LogTail {
 }
 
 /** Pieces of this many bytes of encoded events are chained and written at once. */
-const PIECE_BYTES = 1 << 18;
+const PIECE_BYTES = 1 << 20;
 /** Past this many events a writer moves chaining and file writes to a worker thread. */
 const WORKER_AFTER_EVENTS = 200_000;
 
@@ -103,7 +103,7 @@ export interface WriterTuning {
  * chaining and writing move to a worker thread.
  */
 export class LogWriter implements EventSink {
-  private readonly encoder = new EventEncoder();
+  private readonly encoder = new EventEncoder(PIECE_BYTES + (1 << 16));
   private closed = false;
   /** Where the next write goes: the end of the file. */
   private offset = 0;

@@ -5,6 +5,7 @@
  * 5.x (migrate-disable); the TGID column appears with options/record-tgid. Payloads are the
  * kernel's own TP_printk output. Header lines start with "#".
  */
+import { asciiBytes } from '../ascii.js';
 import type { ParsedLine, TraceFormat } from '../record.js';
 
 // task-pid, optional (tgid), [cpu], optional flags, timestamp, event, payload
@@ -47,48 +48,47 @@ export interface HeaderScan {
 }
 
 /**
- * The common shape without a regex or a slice (the ingest hot path, also run by the feed worker):
- * `TASK-PID [CPU] FLAGS TS: EVENT: PAYLOAD` with no TGID column, in text[start, end) (a line of a
- * larger text). Fills `out` with positions in `text` and returns true, or returns false to send
- * the line to the full grammar (which also words errors).
+ * The common shape without a regex or a string (the ingest hot path, run by the feed on a
+ * chunk's bytes): `TASK-PID [CPU] FLAGS TS: EVENT: PAYLOAD` with no TGID column, in the ASCII
+ * bytes b[start, end). Fills `out` with positions in `b` and returns true, or returns false to
+ * send the line to the full grammar (which also words errors).
  */
-export function scanTracefsHeader(text: string, out: HeaderScan, start = 0, end = text.length): boolean {
-  const open = text.indexOf(' [', start);
-  if (open < 0 || open >= end) return false;
-  const close = text.indexOf(']', open + 2);
-  if (close < 0 || close - open > 8 || close >= end) return false;
+export function scanTracefsHeader(b: Uint8Array, out: HeaderScan, start: number, end: number): boolean {
+  let open = start;
+  while (open < end - 1 && !(b[open] === 32 && b[open + 1] === 91)) open++; // " ["
+  if (open >= end - 1) return false;
+  let close = open + 2;
   let cpu = 0;
-  for (let i = open + 2; i < close; i++) {
-    const c = text.charCodeAt(i);
-    if (!isDigit(c)) return false;
-    cpu = cpu * 10 + c - 48;
-  }
+  for (; close < end && isDigit(b[close]!); close++) cpu = cpu * 10 + b[close]! - 48;
+  if (close >= end || b[close] !== 93 || close === open + 2 || close - open > 8) return false;
   // task-pid before " [": trailing spaces, then digits, then '-'
   let e = open;
-  while (e > start && text.charCodeAt(e - 1) === 32) e--;
+  while (e > start && b[e - 1] === 32) e--;
   let d = e;
-  while (d > start && isDigit(text.charCodeAt(d - 1))) d--;
-  if (d === e || e - d > 9 || d === start || text.charCodeAt(d - 1) !== 45 /* - */ || (d - 2 >= start && text.charCodeAt(d - 2) === 41) /* ) of a TGID column */) return false;
+  while (d > start && isDigit(b[d - 1]!)) d--;
+  if (d === e || e - d > 9 || d === start || b[d - 1] !== 45 /* - */ || (d - 2 >= start && b[d - 2] === 41) /* ) of a TGID column */) return false;
   let t0 = start;
-  while (t0 < d - 1 && text.charCodeAt(t0) === 32) t0++;
+  while (t0 < d - 1 && b[t0] === 32) t0++;
   let pid = 0;
-  for (let i = d; i < e; i++) pid = pid * 10 + text.charCodeAt(i) - 48;
+  for (let i = d; i < e; i++) pid = pid * 10 + b[i]! - 48;
   // flags (optional) and timestamp: "  .....  1404.389384: "
-  const colon = text.indexOf(': ', close);
-  if (colon < 0 || colon + 2 > end) return false;
+  let colon = close;
+  while (colon < end - 1 && !(b[colon] === 58 && b[colon + 1] === 32)) colon++;
+  if (colon >= end - 1) return false;
   let ts = colon;
   let dot = -1;
-  for (let c = text.charCodeAt(ts - 1); ts > close && (isDigit(c) || c === 46); c = text.charCodeAt(--ts - 1)) if (c === 46) dot = dot === -1 ? ts - 1 : -2;
-  if (dot < 0 || dot === ts || dot === colon - 1 || text.charCodeAt(ts - 1) !== 32) return false;
+  for (let c = b[ts - 1]!; ts > close && (isDigit(c) || c === 46); c = b[--ts - 1]!) if (c === 46) dot = dot === -1 ? ts - 1 : -2;
+  if (dot < 0 || dot === ts || dot === colon - 1 || b[ts - 1] !== 32) return false;
   let a = close + 1;
-  while (a < ts && text.charCodeAt(a) === 32) a++;
-  let b = ts;
-  while (b > a && text.charCodeAt(b - 1) === 32) b--;
-  if (b > a && (b - a < 4 || b - a > 6)) return false;
-  for (let i = a; i < b; i++) if (!isFlag(text.charCodeAt(i))) return false;
-  const evEnd = text.indexOf(':', colon + 2);
-  if (evEnd <= colon + 2 || evEnd >= end || isDigit(text.charCodeAt(colon + 2))) return false;
-  for (let i = colon + 2; i < evEnd; i++) if (!isWord(text.charCodeAt(i))) return false;
+  while (a < ts && b[a] === 32) a++;
+  let z = ts;
+  while (z > a && b[z - 1] === 32) z--;
+  if (z > a && (z - a < 4 || z - a > 6)) return false;
+  for (let i = a; i < z; i++) if (!isFlag(b[i]!)) return false;
+  let evEnd = colon + 2;
+  if (evEnd >= end || isDigit(b[evEnd]!)) return false;
+  while (evEnd < end && isWord(b[evEnd]!)) evEnd++;
+  if (evEnd >= end || evEnd === colon + 2 || b[evEnd] !== 58) return false;
   out.taskStart = t0;
   out.taskEnd = d - 1;
   out.pid = pid;
@@ -97,7 +97,7 @@ export function scanTracefsHeader(text: string, out: HeaderScan, start = 0, end 
   out.tsEnd = colon;
   out.eventStart = colon + 2;
   out.eventEnd = evEnd;
-  out.payloadStart = evEnd + 1 < end && text.charCodeAt(evEnd + 1) === 32 ? evEnd + 2 : evEnd + 1;
+  out.payloadStart = evEnd + 1 < end && b[evEnd + 1] === 32 ? evEnd + 2 : evEnd + 1;
   return true;
 }
 
@@ -105,7 +105,8 @@ export const newHeaderScan = (): HeaderScan => ({ taskStart: 0, taskEnd: 0, pid:
 const scan = newHeaderScan();
 
 function fastParse(text: string, line: number): ParsedLine | undefined {
-  if (!scanTracefsHeader(text, scan)) return undefined;
+  const bytes = asciiBytes(text);
+  if (bytes === undefined || !scanTracefsHeader(bytes, scan, 0, bytes.length)) return undefined;
   const h = scan;
   return { kind: 'record', record: { line, task: text.slice(h.taskStart, h.taskEnd), pid: h.pid, cpu: h.cpu, ts: text.slice(h.tsStart, h.tsEnd), event: text.slice(h.eventStart, h.eventEnd), payload: text.slice(h.payloadStart) } };
 }
