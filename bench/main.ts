@@ -2,7 +2,8 @@
  * `npm run bench`: pagetrack side by side with what users would pick instead, on one
  * deterministic workload (workload.ts), then pagetrack's log, time travel and audit on its log,
  * and the realistic workloads. Every contestant and every log job runs in a process of its own.
- * `npm run bench -- --json` also writes bench/results/DATE.json.
+ * `npm run bench -- --json` also writes bench/results/DATE.json; `npm run bench -- --only ingest` runs the ingest
+ * section alone (with --json: bench/results/DATE-ingest.json).
  *
  * Sizes: PAGETRACK_BENCH_OPS (default 10 million operations), PAGETRACK_BENCH_LOG_EVENTS (the
  * log's size, default 10 million events), PAGETRACK_BENCH_RUNS (default 5), and
@@ -48,6 +49,31 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const ms = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}-${s.max.toFixed(1)})`;
 
 const dist = import.meta.dirname;
+
+interface IngestReportJob { lines: number; passed: number; parseLinesPerSecond: number; parseCpuSeconds: number; linesPerSecond: number; seconds: number; cpuSeconds: number; feedThread: boolean; commands: number; events: number; peakRss: number }
+
+/** Section 6, also run alone (`npm run bench -- --only ingest`): LOG_RUNS ingests of one synthetic trace. */
+async function ingestBench() {
+  say('ingest');
+  const dir = mkdtempSync(join(tmpdir(), 'pagetrack-bench-ingest-'));
+  const tracePath = join(dir, 'bench.trace');
+  await writeTrace(tracePath, INGEST_LINES);
+  const runs = Array.from({ length: LOG_RUNS }, () => child<IngestReportJob>('ingest-job.js', [tracePath, join(dir, 'ingested.log.ndjson')]));
+  rmSync(dir, { recursive: true, force: true });
+  const endToEnd = spread(runs.map((x) => x.linesPerSecond));
+  const parse = spread(runs.map((x) => x.parseLinesPerSecond));
+  const wall = spread(runs.map((x) => x.seconds));
+  const cpu = spread(runs.map((x) => x.cpuSeconds));
+  const feedCpu = spread(runs.map((x) => x.parseCpuSeconds));
+  const r = runs[0]!;
+  console.log(`ingest of ${r.lines.toLocaleString('en-US')} trace lines (${r.commands.toLocaleString('en-US')} commands, ${r.events.toLocaleString('en-US')} events written), lines/s; target >= 1 M/s end to end`);
+  console.log(`  the feed alone         ${showSpread(parse)}  (read, split, count other events, locate fields: ${feedCpu.median.toFixed(1)} s CPU; ${r.passed.toLocaleString('en-US')} lines passed on)`);
+  console.log(`  end to end             ${showSpread(endToEnd)}  ${wall.median.toFixed(1)} s, ${cpu.median.toFixed(1)} s CPU on ${cpus().length} cores (feed ${runs.every((x) => x.feedThread) ? 'on its own thread' : 'inline'}); peak ${mib(Math.max(...runs.map((x) => x.peakRss)))}`);
+  console.log(`  split                  the feed ${((100 * feedCpu.median) / cpu.median).toFixed(0)}% of the CPU, model + log encoding + hashing and writing ${((100 * (cpu.median - feedCpu.median)) / cpu.median).toFixed(0)}%`);
+  return { lines: r.lines, commands: r.commands, events: r.events, parse, endToEnd, seconds: wall, cpuSeconds: cpu, feedCpuSeconds: feedCpu, peakRss: Math.max(...runs.map((x) => x.peakRss)) };
+}
+
+
 function child<T>(script: string, args: Array<string | number>, heapMiB = 4096): T {
   const out = execFileSync(process.execPath, [`--max-old-space-size=${heapMiB}`, '--max-semi-space-size=64', '--expose-gc', join(dist, script), ...args.map(String)], {
     encoding: 'utf8',
@@ -64,6 +90,19 @@ console.log(`workload: ${OPS.toLocaleString('en-US')} operations (35% track-add,
 
 // 1. The contestants, each in its own process; slow peers on the largest prefix they finish in about BUDGET s.
 const say = (s: string) => process.stderr.write(`  ... ${s}\n`);
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (only !== undefined) {
+  if (only !== 'ingest') throw new Error(`--only: the sections run alone are: ingest (got ${only})`);
+  const ingest = await ingestBench();
+  if (json) {
+    const date = new Date().toISOString().slice(0, 10);
+    const out = join(dist, '..', '..', 'bench', 'results', `${date}-ingest${process.env.PAGETRACK_BENCH_INGEST_LINES ? `-lines${INGEST_LINES}` : ''}.json`);
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ date, machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem() }, ingest }, null, 2)}\n`);
+    console.log(`results: ${out}`);
+  }
+  process.exit(0);
+}
 say('plain typed-array loop');
 const plain = child<ContestantReport>('contestant.js', ['plain-loop', OPS, RUNS]);
 say(`Redux Toolkit reducer (prefix within ~${BUDGET} s a run)`);
@@ -177,18 +216,8 @@ const realistic = WORKLOADS.map((w) => {
 });
 console.log('realistic workloads (events/s, median (min-max)); targets >= 1 M/s');
 for (const w of realistic) console.log(`  ${w.name.padEnd(14)} ${w.profile}  ${w.events.toLocaleString('en-US')} events: simulate ${showSpread(w.simulate)}; audit ${showSpread(w.audit)}, peak ${mib(w.auditPeakRss)}`);
-// 6. Ingest: a synthetic host trace of INGEST_LINES lines (bench/trace-gen.ts), parsed alone and ingested end to end.
-say('ingest');
-const tracePath = join(tmp, 'bench.trace');
-await writeTrace(tracePath, INGEST_LINES);
-interface IngestReportJob { lines: number; parseLinesPerSecond: number; linesPerSecond: number; seconds: number; cpuSeconds: number; commands: number; events: number; peakRss: number }
-const ingests = Array.from({ length: LOG_RUNS }, () => child<IngestReportJob>('ingest-job.js', [tracePath, join(tmp, 'ingested.log.ndjson')]));
-const ingestRate = spread(ingests.map((x) => x.linesPerSecond));
-const parseRate = spread(ingests.map((x) => x.parseLinesPerSecond));
-const ig = ingests[0]!;
-console.log(`ingest of ${ig.lines.toLocaleString('en-US')} trace lines (${ig.commands.toLocaleString('en-US')} commands, ${ig.events.toLocaleString('en-US')} events written), lines/s; target >= 1 M/s end to end`);
-console.log(`  read + split + parse   ${showSpread(parseRate)}`);
-console.log(`  end to end             ${showSpread(ingestRate)}  peak ${mib(Math.max(...ingests.map((x) => x.peakRss)))}; model + log ${(100 * (1 - ingestRate.median / parseRate.median)).toFixed(0)}% of the time`);
+// 6. Ingest: a synthetic host trace of INGEST_LINES lines (bench/trace-gen.ts), the feed alone and ingested end to end.
+const ig = await ingestBench();
 rmSync(tmp, { recursive: true, force: true });
 
 if (json) {
@@ -209,7 +238,7 @@ if (json) {
         contestants: { pagetrack: { ...strip(pagetrack), replay, readEach }, peers: rows, targets: { replayVsPlainLoop: vsFloor, replayVsReduxToolkit: vsRedux, readEachVsPlainLoop } },
         log: { events: log.events, ops: log.ops, write, read, readCpu, indexBuild: build, indexBuildCpu: buildCpu, seekMs: seek, stepBackMs: back, audit, index: t, sweep },
         realistic,
-        ingest: { lines: ig.lines, commands: ig.commands, events: ig.events, parse: parseRate, endToEnd: ingestRate, peakRss: Math.max(...ingests.map((x) => x.peakRss)) },
+        ingest: ig,
       },
       null,
       2,

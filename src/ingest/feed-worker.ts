@@ -11,7 +11,7 @@ import { traceFeed } from './trace-feed.js';
 export const CREDITS = 4;
 
 const port = parentPort!;
-const { input, format } = workerData as { input: string; format?: FormatName };
+const { input, format, scan } = workerData as { input: string; format?: FormatName; scan: boolean };
 let credits = CREDITS;
 let wake: (() => void) | undefined;
 port.on('message', (m: { credit?: number }) => {
@@ -20,7 +20,7 @@ port.on('message', (m: { credit?: number }) => {
 });
 
 try {
-  for await (const b of traceFeed(input, format)) {
+  for await (const b of traceFeed(input, format, scan)) {
     while (credits === 0) await new Promise<void>((r) => (wake = r));
     credits--;
     port.postMessage({ batch: b }, [b.ints.buffer as ArrayBuffer, b.nums.buffer as ArrayBuffer, b.bytes.buffer as ArrayBuffer]);

@@ -33,6 +33,8 @@ export interface IngestOptions {
   readonly externalWriteTracking?: boolean;
   readonly created?: string;
   readonly onProgress?: (p: { bytes: number; totalBytes: number; events: number }) => void;
+  /** Whether the feed locates tracefs headers and decodes walk lines itself (default); false sends every line through the format's full grammar (the slow way the fast lane is checked against). */
+  readonly scan?: boolean;
 }
 
 export interface IngestError {
@@ -70,6 +72,8 @@ export interface IngestReport {
   readonly findingsByKind: Readonly<Record<string, number>>;
   readonly findings: readonly IngestFinding[];
   readonly seconds: number;
+  /** Whether the trace was read on a thread of its own (feed-worker.ts) or on the model's. */
+  readonly feedThread: boolean;
 }
 
 export const ERRORS_KEPT = 100;
@@ -80,14 +84,14 @@ export const FINDINGS_KEPT = 1000;
  * the built package), or read here (standard input, which a worker cannot read; TypeScript
  * sources run by the tests; PAGETRACK_INGEST_THREADS=1).
  */
-function feed(input: string, format: FormatName | undefined): AsyncGenerator<FeedBatch> {
+function feed(input: string, format: FormatName | undefined, scan: boolean): { batches: AsyncGenerator<FeedBatch>; threaded: boolean } {
   const script = fileURLToPath(new URL('./feed-worker.js', import.meta.url));
   const threaded = input !== '-' && process.env.PAGETRACK_INGEST_THREADS !== '1' && existsSync(script);
-  return threaded ? workerFeed(script, input, format) : traceFeed(input, format);
+  return { batches: threaded ? workerFeed(script, input, format, scan) : traceFeed(input, format, scan), threaded };
 }
 
-async function* workerFeed(script: string, input: string, format: FormatName | undefined): AsyncGenerator<FeedBatch> {
-  const worker = new Worker(script, { workerData: { input, ...(format ? { format } : {}) } });
+async function* workerFeed(script: string, input: string, format: FormatName | undefined, scan: boolean): AsyncGenerator<FeedBatch> {
+  const worker = new Worker(script, { workerData: { input, scan, ...(format ? { format } : {}) } });
   type Message = { batch?: FeedBatch; done?: true; error?: { message: string; input: boolean; path?: string; code?: string } };
   const queue: Message[] = [];
   let failed: Error | undefined;
@@ -191,6 +195,14 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
       error(r.line, t.indexOf(r.payload) + 1, v.ingest.decodeError, t);
     } else skipped[r.event] = (skipped[r.event] ?? 0) + 1;
   };
+  /** A kvm_emulate_insn line the feed decoded: to its VM's ingest, without decoding it again. */
+  const emulated = (r: TraceRecord, failed: boolean, width: number) => {
+    records++;
+    const v = vmFor(r);
+    if (!v) return;
+    v.ingest.emulated(r, failed, width);
+    used[r.event] = (used[r.event] ?? 0) + 1;
+  };
   /** A line the feed did not take apart: parsed here, by the format's full grammar. */
   const handle = (text: string, line: number) => {
     const p = format!.parse(text, line);
@@ -204,8 +216,9 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
   };
 
   let task = '';
+  const source = feed(o.input, o.format, o.scan ?? true);
   try {
-    for await (const b of feed(o.input, o.format)) {
+    for await (const b of source.batches) {
       if (!format) {
         formatName = b.format;
         format = FORMATS[formatName];
@@ -230,7 +243,7 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
           v.ingest.walkLine(kind === EntryKind.Walk, ints[at + 8]!, ints[at + 11]! >>> 0, ints[at + 12]! >>> 0, ints[at + 13]!, line, text, ints[at + 5]!, ints[at + 6]!);
           const event = EVENT_CODES[ints[at + 10]!]!;
           used[event] = (used[event] ?? 0) + 1;
-        } else if (kind === EntryKind.Scanned || kind === EntryKind.Walk || kind === EntryKind.Element) {
+        } else if (kind === EntryKind.Scanned || kind === EntryKind.Walk || kind === EntryKind.Element || kind === EntryKind.Emulate) {
           // The task repeats from line to line: compared in place, sliced only when it changes.
           const t0 = ints[at + 3]!;
           const t1 = ints[at + 4]!;
@@ -238,7 +251,8 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
           const start = ints[at + 1]!;
           const end = ints[at + 2]!;
           const r: TraceRecord = { line, task, pid: ints[at + 8]!, cpu: ints[at + 9]!, ts: text.slice(ints[at + 5]!, ints[at + 6]!), event: EVENT_CODES[ints[at + 10]!]!, payload: text.slice(ints[at + 7]!, end) };
-          use(r, () => text.slice(start, end));
+          if (kind === EntryKind.Emulate) emulated(r, ints[at + 11] === 1, ints[at + 12]!);
+          else use(r, () => text.slice(start, end));
         } else if (kind === EntryKind.Text) handle(text.slice(ints[at + 1]!, ints[at + 2]!), line);
         else if (kind === EntryKind.Head) handle(b.head!, line);
         else error(line, 1, tooLongReason(nums[i * 2 + 1]!), '');
@@ -264,6 +278,7 @@ export async function ingest(o: IngestOptions): Promise<IngestReport> {
     findingsByKind: { ...findingsByKind },
     findings,
     seconds: (performance.now() - started) / 1000,
+    feedThread: source.threaded,
   };
 }
 

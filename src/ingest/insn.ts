@@ -30,6 +30,11 @@ export function memoryWrite(bytes: Uint8Array, mode: keyof typeof BITNESS = 'pro
   return r;
 }
 
+/** Bytes an emulated instruction stores to memory (iced-x86, in its mode; prot64 when the line does not say), 0 when none or no bytes were traced. */
+export function storeWidth(insn: { readonly bytes?: Uint8Array | undefined; readonly mode?: keyof typeof BITNESS | undefined }): number {
+  return insn.bytes ? (memoryWrite(insn.bytes, insn.mode ?? 'prot64')?.bytes ?? 0) : 0;
+}
+
 const byArray: Record<keyof typeof BITNESS, Map<Uint8Array, InsnWrite | null>> = { real: new Map(), vm16: new Map(), prot16: new Map(), prot32: new Map(), prot64: new Map() };
 
 function byText(bytes: Uint8Array, mode: keyof typeof BITNESS): InsnWrite | undefined {

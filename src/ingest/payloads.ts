@@ -195,7 +195,7 @@ export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin' | 'raw
           if (emulateTails.size < 65536) emulateTails.set(tail, t);
         }
       }
-      if (t !== undefined) return { rip: hexNum(payload.slice(c1 + 1, c2)), bytes: t.bytes, mode: t.mode, failed: t.failed };
+      if (t !== undefined) return { rip: hexValue(bytes, c1 + 1, c2), bytes: t.bytes, mode: t.mode, failed: t.failed };
     }
     return { error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' };
   }
@@ -296,6 +296,12 @@ function hexEnd(b: Uint8Array, a: number, end: number): number {
     else break;
   }
   return i;
+}
+
+/** Hex digits b[a, z) (at most 16) as a number, as Number.parseInt reads them (exact to 2^53). */
+function hexValue(b: Uint8Array, a: number, z: number): number {
+  if (z - a > 16) return Number.parseInt(String.fromCharCode(...b.subarray(a, z)), 16);
+  return z - a > 8 ? hex32(b, a, z - 8) * 2 ** 32 + hex32(b, z - 8, z) : hex32(b, a, z);
 }
 
 /** Whether b[at...] starts with the ASCII text s. */

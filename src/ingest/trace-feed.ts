@@ -11,7 +11,8 @@ import { openInput } from '../io/input-file.js';
 import { type LineChunk, lineChunks } from '../io/lines.js';
 import { FORMATS, type FormatName, PAGE_TRACKING_EVENTS, detectFormat } from './formats/registry.js';
 import { newHeaderScan, scanTracefsHeader } from './formats/tracefs.js';
-import { newWalkScan, scanPagingElement, scanWalk } from './payloads.js';
+import { decodeEmulate, isError, newWalkScan, scanPagingElement, scanWalk } from './payloads.js';
+import { storeWidth } from './insn.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -23,9 +24,10 @@ export const EVENT_CODES: readonly string[] = [...PAGE_TRACKING_EVENTS];
  * offsets); a line the model's thread parses itself (another format, an unusual shape, a header
  * line); a line over the cap (its length in `nums`); the line carried over from the chunk before
  * (the batch's `head`, parsed by the model's thread); a scanned kernel-format walk or paging
- * element whose payload was decoded here too (its numbers in the last three ints).
+ * element whose payload was decoded here too (its numbers in the last three ints); a scanned
+ * kernel-format kvm_emulate_insn decoded here (failed, and the store's width, in the last ints).
  */
-export const EntryKind = { Scanned: 0, Text: 1, TooLong: 2, Head: 3, Walk: 4, Element: 5 } as const;
+export const EntryKind = { Scanned: 0, Text: 1, TooLong: 2, Head: 3, Walk: 4, Element: 5, Emulate: 6 } as const;
 type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
 
 /**
@@ -36,6 +38,7 @@ type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
 export const STRIDE = 14;
 const WALK = EVENT_CODES.indexOf('kvm_mmu_pagetable_walk');
 const ELEMENT = EVENT_CODES.indexOf('kvm_mmu_paging_element');
+const EMULATE = EVENT_CODES.indexOf('kvm_emulate_insn');
 
 export interface FeedBatch {
   readonly format: FormatName;
@@ -143,11 +146,11 @@ function joinChunks(chunks: readonly LineChunk[]): LineChunk {
       }
     }
   }
-  return { text: texts.join('\n'), firstLine: chunks[0]?.firstLine ?? 1, count: bounds.length / 2, bounds };
+  return { text: texts.join('\n'), firstLine: chunks[0]?.firstLine ?? 1, count: bounds.length / 2, bounds: Int32Array.from(bounds) };
 }
 
 /** The batches of a trace, one per chunk read. */
-export async function* traceFeed(input: string, forced?: FormatName): AsyncGenerator<FeedBatch> {
+export async function* traceFeed(input: string, forced?: FormatName, scanning = true): AsyncGenerator<FeedBatch> {
   let compression: Compression = 'none';
   let read = 0;
   let totalBytes = 0;
@@ -160,7 +163,7 @@ export async function* traceFeed(input: string, forced?: FormatName): AsyncGener
 
   const batchOf = (c: LineChunk): FeedBatch => {
     const format = FORMATS[formatName!];
-    const ascii = formatName === 'tracefs' && c.raw?.latin1 ? c.raw.bytes : undefined;
+    const ascii = scanning && formatName === 'tracefs' && c.raw?.latin1 ? Buffer.from(c.raw.bytes.buffer, c.raw.bytes.byteOffset, c.raw.bytes.byteLength) : undefined;
     const ints = new Int32Array(c.count * STRIDE);
     const nums = new Float64Array(c.count * 2);
     const others = new Map<string, number>();
@@ -191,6 +194,14 @@ export async function* traceFeed(input: string, forced?: FormatName): AsyncGener
           ints[at + 11] = walk.high;
           ints[at + 12] = walk.low;
           ints[at + 13] = walk.small;
+          if (id === EMULATE) {
+            const insn = decodeEmulate(ascii.toString('latin1', scan.payloadStart, z), 'kernel');
+            if (!isError(insn)) {
+              ints[at] = EntryKind.Emulate;
+              ints[at + 11] = insn.failed ? 1 : 0;
+              ints[at + 12] = storeWidth(insn);
+            }
+          }
           ints[at + 1] = a;
           ints[at + 2] = z;
           ints[at + 3] = scan.taskStart;

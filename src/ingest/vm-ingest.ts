@@ -15,9 +15,8 @@ import type { EventSink } from '../events/event-log.js';
 import type { Origin } from '../events/types.js';
 import { clip } from '../io/limits.js';
 import { parseCommand } from '../script/command-schema.js';
-import { memoryWrite } from './insn.js';
+import { storeWidth } from './insn.js';
 import {
-  type EmulateLine,
   type PagingElementLine,
   type SpLine,
   type Split64,
@@ -71,7 +70,8 @@ const PFERR_WRITE = 2;
 
 interface PendingEmulation {
   readonly record: TraceRecord;
-  readonly insn: EmulateLine;
+  /** Bytes the instruction stores to memory (iced-x86; 0: none, or no bytes traced). */
+  readonly width: number;
   /** The data walk (W bit): its address and the last paging element seen. */
   walk?: { addrLow: number; last?: PagingElementLine };
 }
@@ -326,8 +326,20 @@ export class VmIngest {
       this.decodeError = insn.error;
       return false;
     }
-    if (!insn.failed) this.pending.set(r.pid, { record: r, insn });
+    if (!insn.failed) this.pending.set(r.pid, { record: r, width: storeWidth(insn) });
     return true;
+  }
+
+  /**
+   * A kvm_emulate_insn line whose payload the feed decoded (`failed`, and the store's width from
+   * storeWidth): what see() does with it, without decoding the payload again (the hot path).
+   */
+  emulated(r: TraceRecord, failed: boolean, width: number): void {
+    this.last = r;
+    this.lastAt = undefined;
+    this.closeEmulation(r.pid);
+    this.closeZapWindow();
+    if (!failed) this.pending.set(r.pid, { record: r, width });
   }
 
   /**
@@ -376,9 +388,8 @@ export class VmIngest {
     const p = this.pending.get(pid);
     if (!p) return;
     this.pending.set(pid, undefined);
-    if (!p.insn.bytes) return;
-    const w = memoryWrite(p.insn.bytes, p.insn.mode ?? 'prot64');
-    if (!w || w.bytes === 0) return;
+    const width = p.width;
+    if (width === 0) return;
     const gpa = p.walk ? gpaOf(p.walk.addrLow, p.walk.last) : undefined;
     if (gpa === undefined) {
       this.stats.writesWithoutAddress++;
@@ -386,7 +397,7 @@ export class VmIngest {
     }
     this.stats.writes++;
     const line = p.record.line;
-    this.runDeciding({ op: 'write', as: 0, gpa, bytes: w.bytes, via: 'emulator', hostLevel: 1 }, p.record, () => `the emulated ${w.bytes}-byte write at gpa ${hex(gpa)} (line ${line})`);
+    this.runDeciding({ op: 'write', as: 0, gpa, bytes: width, via: 'emulator', hostLevel: 1 }, p.record, () => `the emulated ${width}-byte write at gpa ${hex(gpa)} (line ${line})`);
   }
 
   private spte(r: TraceRecord): boolean {

@@ -23,7 +23,7 @@ export interface LogTail {
 /** Pieces of this many bytes of encoded events are chained and written at once. */
 const PIECE_BYTES = 1 << 20;
 /** Past this many events a writer moves chaining and file writes to a worker thread. */
-const WORKER_AFTER_EVENTS = 200_000;
+const WORKER_AFTER_EVENTS = 50_000;
 
 /**
  * Turns a piece of "\n"-ended event bodies `[seq,...]` into chained lines `["prev",seq,...]`,
