@@ -65,7 +65,7 @@ describe('pagetrack CLI', () => {
     run('run', join(EXAMPLES, 'demo.ndjson'), '--log', log);
     const s = JSON.parse(run('state', log, '--json', '--command', '9').stdout);
     expect(s.position).toEqual({ event: 35, command: 9 });
-    expect(s.slots[0].track.write).toEqual([[0x1234, 2]]);
+    expect(s.slots[0].track.write).toEqual([[0x1234, 2, { 'kvm-mmu': 1, vgpu0: 1 }]]); // [gfn, count, each user's share]
     expect(s.slots[0].disallowLpage['2']).toEqual({ entries: 1024, nonzero: [[9, 0x1200, 2]] });
     expect(s.notifiers).toEqual(['vgpu0', 'kvm-mmu']);
     expect(s.shadowPages).toEqual([{ sp: 1, as: 0, gfn: 0x1234, level: 2, direct: false, flood: 0 }]);
@@ -85,7 +85,7 @@ describe('pagetrack CLI', () => {
     run('run', join(EXAMPLES, 'demo.ndjson'), '--log', log);
     const t = run('state', log, '--command', '9');
     expect(t.stdout).toContain('notifier dispatch order: vgpu0 -> kvm-mmu');
-    expect(t.stdout).toContain('│ 0  │ 0    │ write │ 0x1234 │ 2     │');
+    expect(t.stdout).toContain('│ 0  │ 0    │ write │ 0x1234 │ 2     │ kvm-mmu 1, vgpu0 1 │');
     const past = run('state', log, '--event', '999');
     expect(past.status).toBe(2);
     expect(past.stderr).toBe(`pagetrack: --event 999 is past the end of ${log}, which has 62 events\n`);

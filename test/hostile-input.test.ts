@@ -465,7 +465,7 @@ describe('bad arguments exit 2 (README exit table), and run reads - as standard 
     const cases: Array<[string[], string]> = [
       [['state'], "error: missing required argument 'log'"],
       [['bogus'], "error: unknown command 'bogus'"],
-      [['state', DEMO, '--nope'], "error: unknown option '--nope'"],
+      [['state', DEMO, '--nope'], "error: unknown option '--nope'\n(Did you mean --type?)"],
       [['state', DEMO, '--interval', 'x', '--at', 'end'], "error: option '--interval <N>' argument 'x' is invalid. --interval must be a non-negative integer, got 'x'"],
     ];
     for (const [args, message] of cases) {

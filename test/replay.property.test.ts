@@ -5,6 +5,7 @@ import { PageTrackVm } from '../src/domain/vm.js';
 import type { PageTrackEvent } from '../src/events/types.js';
 import { isPast, replay } from '../src/projections/replay.js';
 import { snapshot } from '../src/projections/snapshot.js';
+import { slotKey } from '../src/projections/memslots.js';
 import { PageTrackState } from '../src/projections/state.js';
 import { type KernelProfile, LINUX_4_6, PROFILES } from '../src/domain/profile.js';
 import { parseCommand } from '../src/script/command-schema.js';
@@ -110,7 +111,7 @@ describe.each([...PROFILES.values()])('invariants over random command sequences 
     expect(rejected).toBeGreaterThan(20); // the arbitraries do reach the checks
   });
 
-  it('B1: per slot index, accepted count steps over all users sum to the count; B9: indirect SPs = live indirect pages', () => {
+  it('B1: per slot index, accepted count steps over all users sum to the count, and the holders projection is those steps by user; B9: indirect SPs = live indirect pages', () => {
     fc.assert(
       fc.property(scriptArb, vmOptionsArb, (script, o) => {
         const vm = runAll(script, profile, o);
@@ -127,6 +128,29 @@ describe.each([...PROFILES.values()])('invariants over random command sequences 
         }
         for (const s of vm.state.memslots.slots.values()) {
           s.track[0]!.forEach((c, i) => expect(c).toBe(sums.get(`${s.as}/${s.id}/${i}`) ?? 0));
+        }
+        // holders (the `state` track table's shares) are these sums by user: each user's accepted steps
+        const shares = new Map<string, Record<string, number>>();
+        const slotBases = new Map<string, number>();
+        for (const e of vm.log!.events) {
+          if (e.type === 'memslot-created' || e.type === 'memslot-moved') slotBases.set(`${e.as}/${e.slot}`, e.base);
+          if ((e.type === 'memslot-moved' && e.arrays === 'fresh') || e.type === 'memslot-deleted') for (const k of [...shares.keys()]) if (k.startsWith(`${e.as}/${e.slot}/`)) shares.delete(k);
+          if (e.type === 'track-count-step') {
+            const k = `${e.as}/${e.slot}/${e.mode}/${e.gfn - slotBases.get(`${e.as}/${e.slot}`)!}`;
+            const h = shares.get(k) ?? {};
+            h[e.user] = (h[e.user] ?? 0) + e.delta;
+            if (h[e.user] === 0) delete h[e.user];
+            shares.set(k, h);
+          }
+        }
+        for (const s of vm.state.memslots.slots.values()) {
+          s.track.forEach((arr, mode) =>
+            arr.forEach((c, i) => {
+              const h = vm.state.holders.of(slotKey(s.as, s.id), mode, i);
+              expect(h).toEqual(Object.fromEntries(Object.entries(shares.get(`${s.as}/${s.id}/${mode}/${i}`) ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
+              expect(Object.values(h).reduce((a, b) => a + b, 0)).toBe(c);
+            }),
+          );
         }
         const live = [...vm.state.shadowPages.pages.values()].filter((p) => !p.direct).length;
         expect(vm.state.shadowPages.indirect).toBe(live);

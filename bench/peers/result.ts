@@ -19,7 +19,7 @@ export function resultOfSnapshot(s: StateSnapshot): PeerResult {
   const slot = s.slots.find((x) => x.as === 0 && x.slot === 0)!;
   const lp = (level: 2 | 3) => slot.disallowLpage[level]!.nonzero.map(([index, , value]) => [index, value] as const);
   return {
-    counts: slot.track.write ?? [],
+    counts: (slot.track.write ?? []).map(([g, c]) => [g, c] as const),
     lpage: { 2: lp(2), 3: lp(3) },
     warns: { overflow: s.warns['gfn-track-overflow'] ?? 0, underflow: s.warns['gfn-track-underflow'] ?? 0, lpageNegative: s.warns['lpage-negative'] ?? 0 },
     flushes: s.tlbFlushes,

@@ -12,7 +12,7 @@ import { type EventFilter, checkFilter } from '../timetravel/filter.js';
 import { whyTracked } from '../timetravel/history.js';
 import { parsePosition } from '../timetravel/position.js';
 import type { TimeMachine } from '../timetravel/time-machine.js';
-import { formatState } from './format.js';
+import { formatStateView } from './state-view.js';
 import { formatDiff, formatEvent, formatWhy } from './format-events.js';
 import { openMachine, parseGfn, parseInt10 } from './timetravel-commands.js';
 
@@ -96,7 +96,7 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
           break;
         }
         case 'state':
-          print(formatState(snapshot(tm.state, getProfile(tm.state.profile).trackModes)));
+          print(formatStateView(snapshot(tm.state, getProfile(tm.state.profile).trackModes), {}));
           break;
         case 'gfn': {
           if (!args[0]) throw new Error('gfn needs a gfn');

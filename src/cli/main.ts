@@ -9,7 +9,8 @@ import { LogReader } from '../log/reader.js';
 import { LogWriter } from '../log/writer.js';
 import { snapshot } from '../projections/snapshot.js';
 import { runScriptFile } from '../script/run-script.js';
-import { formatResult, formatState } from './format.js';
+import { formatResult } from './format.js';
+import { DEFAULT_ROWS, type StateView, formatStateView, narrow, parseGfnRange, parseTables } from './state-view.js';
 import { loadState, truncationNote } from './load.js';
 import { progressBar } from './progress.js';
 import { addDebugCommand } from './debug.js';
@@ -96,15 +97,23 @@ program
   .option('--event <N>', 'state after event N (a plain replay)', nonNegativeInt('--event'))
   .option('--interval <N>', 'events between index checkpoints', parseInt10('--interval'))
   .option('--index <path>', 'with --at: where the index lives (default: beside the log, or in $PAGETRACK_INDEX_DIR)')
+  .option('--limit <N>', `rows per table (text default ${DEFAULT_ROWS}; JSON: all)`, nonNegativeInt('--limit'))
+  .option('--all', 'every row of every table')
+  .option('--gfn <G|A-B>', 'only this gfn, or this range (hex 0x... or decimal)', parseGfnRange)
+  .option('--slot <N>', 'only memslot N', nonNegativeInt('--slot'))
+  .option('--as <N>', 'only address space N', nonNegativeInt('--as'))
+  .option('--type <T,...>', 'only these tables: slots, track, lpage, spte, sp', parseTables)
   .option('--quiet', 'no progress bar')
-  .action(async (log: string, opts: { json?: boolean; at?: string; command?: number; event?: number; quiet?: boolean; interval?: number; index?: string }) => {
+  .action(async (log: string, opts: { json?: boolean; at?: string; command?: number; event?: number; quiet?: boolean; interval?: number; index?: string } & StateView & { type?: StateView['tables'] }) => {
     if ([opts.at, opts.command, opts.event].filter((x) => x !== undefined).length > 1) throw new UsageError('give one of --at, --command, --event');
+    if (opts.all && opts.limit !== undefined) throw new UsageError('give --limit or --all, not both');
+    const view: StateView = { ...opts, ...(opts.type ? { tables: opts.type } : {}) };
+    const show = (snap: ReturnType<typeof snapshot>) => (opts.json ? JSON.stringify(narrow(snap, view), null, 2) : formatStateView(snap, view));
     if (opts.at !== undefined) {
       const p = parsePosition(opts.at);
       const tm = await openMachine(log, opts);
       await tm.seekTo(p);
-      const snap = snapshot(tm.state, getProfile(tm.state.profile).trackModes);
-      console.log(opts.json ? JSON.stringify(snap, null, 2) : formatState(snap));
+      console.log(show(snapshot(tm.state, getProfile(tm.state.profile).trackModes)));
       return;
     }
     const until = { ...(opts.command !== undefined ? { command: opts.command } : {}), ...(opts.event !== undefined ? { event: opts.event } : {}) };
@@ -113,8 +122,7 @@ program
     if (note) console.error(note);
     if (opts.event !== undefined && (last?.seq ?? 0) < opts.event) throw new UsageError(`--event ${opts.event} is past the end of ${log}, which has ${last?.seq ?? 0} events`);
     if (opts.command !== undefined && (last?.cmd ?? 0) < opts.command) throw new UsageError(`--command ${opts.command} is past the end of ${log}, whose last command is ${last?.cmd ?? 0}`);
-    const snap = snapshot(state, getProfile(state.profile).trackModes);
-    console.log(opts.json ? JSON.stringify(snap, null, 2) : formatState(snap));
+    console.log(show(snapshot(state, getProfile(state.profile).trackModes)));
   });
 
 program

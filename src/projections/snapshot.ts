@@ -1,6 +1,7 @@
 import { HUGE_LEVELS } from '../domain/constants.js';
 import { frameOf, pagesPerLevel } from '../domain/gfn.js';
 import type { WarnKind } from '../events/types.js';
+import { slotKey } from './memslots.js';
 import type { PageTrackState } from './state.js';
 
 /**
@@ -45,18 +46,19 @@ export interface SlotSnapshot {
   readonly base: number;
   readonly npages: number;
   readonly flags: number;
-  /** Per mode name: [gfn, count] for every nonzero count, by gfn. */
-  readonly track: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>>;
+  /** Per mode name: [gfn, count, holders] for every nonzero count, by gfn; holders are each user's share of the count, by user name. */
+  readonly track: Readonly<Record<string, ReadonlyArray<readonly [number, number, Readonly<Record<string, number>>]>>>;
   /** Per level ("2" = 2 MiB, "3" = 1 GiB): entries, nonzero values as [index, first gfn of the frame, value]. */
   readonly disallowLpage: Readonly<Record<string, { readonly entries: number; readonly nonzero: ReadonlyArray<readonly [number, number, number]> }>>;
 }
 
 export function snapshot(state: PageTrackState, modeNames: readonly string[]): StateSnapshot {
   const slots = state.memslots.list().map((s): SlotSnapshot => {
-    const track: Record<string, Array<[number, number]>> = {};
+    const track: Record<string, Array<[number, number, Record<string, number>]>> = {};
+    const key = slotKey(s.as, s.id);
     s.track.forEach((arr, mode) => {
-      const rows: Array<[number, number]> = [];
-      for (let i = 0; i < arr.length; i++) if (arr[i] !== 0) rows.push([s.base + i, arr[i]!]);
+      const rows: Array<[number, number, Record<string, number>]> = [];
+      for (let i = 0; i < arr.length; i++) if (arr[i] !== 0) rows.push([s.base + i, arr[i]!, state.holders.of(key, mode, i)]);
       track[modeNames[mode] ?? String(mode)] = rows;
     });
     const disallowLpage: Record<string, { entries: number; nonzero: Array<[number, number, number]> }> = {};

@@ -1,6 +1,7 @@
 import type { KernelProfile } from '../domain/profile.js';
 import type { PageTrackEvent } from '../events/types.js';
-import { MemslotProjection } from './memslots.js';
+import { HolderProjection } from './holders.js';
+import { MemslotProjection, slotKey } from './memslots.js';
 import { NotifierProjection } from './notifiers.js';
 import { ShadowPageProjection } from './shadow-pages.js';
 import { SpteProjection } from './sptes.js';
@@ -18,6 +19,7 @@ export class PageTrackState {
   readonly shadowPages = new ShadowPageProjection();
   readonly notifiers = new NotifierProjection();
   readonly tallies = new TallyProjection();
+  readonly holders = new HolderProjection();
   readonly vm: VmProjection;
   profile: string;
 
@@ -50,6 +52,7 @@ export class PageTrackState {
     switch (e.type) {
       case 'track-count-step':
         t.balances.set(e.user, (t.balances.get(e.user) ?? 0) + e.delta);
+        this.holders.onStep(e, slotKey(e.as, e.slot), this.memslots.get(e.as, e.slot)!.base);
         return this.memslots.onCountStep(e);
       case 'lpage-step':
         return this.memslots.onLpageStep(e);
@@ -94,8 +97,10 @@ export class PageTrackState {
       case 'memslot-flags-changed':
         return this.memslots.onFlags(e);
       case 'memslot-moved':
+        if (e.arrays === 'fresh') this.holders.dropSlot(slotKey(e.as, e.slot));
         return this.memslots.onMoved(e);
       case 'memslot-deleted':
+        this.holders.dropSlot(slotKey(e.as, e.slot));
         return this.memslots.onDeleted(e);
       case 'notifier-registered':
         return this.notifiers.onRegistered(e);
@@ -110,6 +115,7 @@ export class PageTrackState {
         return this.vm.onBugged(e);
       case 'vm-destroyed':
         this.vm.onDestroyed(e);
+        this.holders.clear();
         return this.memslots.onVmDestroyed();
       case 'slot-flush-notified':
         t.slotFlushes++;

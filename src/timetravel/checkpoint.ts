@@ -34,6 +34,8 @@ export interface SmallState {
     readonly balances: ReadonlyArray<readonly [string, number]>;
   };
   readonly vm: VmSaved;
+  /** Who holds each count: [slot key, mode, index, user, count] (HolderProjection). */
+  readonly holders: ReadonlyArray<readonly [number, number, number, string, number]>;
 }
 
 export interface Checkpoint {
@@ -141,6 +143,7 @@ function saveSmall(state: PageTrackState): SmallState {
       balances: [...t.balances],
     },
     vm: state.vm.save(),
+    holders: state.holders.save(),
   };
 }
 
@@ -230,6 +233,7 @@ export class CheckpointRestorer {
     t.balances.clear();
     for (const [u, n] of small.tallies.balances) t.balances.set(u, n);
     state.vm.load(small.vm);
+    state.holders.load(small.holders);
   }
 
   /** A checkpoint's SPTEs as a map, built on first use (one kept at a time). */

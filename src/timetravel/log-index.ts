@@ -29,7 +29,7 @@ import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.
 import { cacheDir, indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 7;
+export const INDEX_VERSION = 8;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
 /** The file starts with this magic, then the 32-byte HMAC of the rest, then the v8-serialised index. */
@@ -335,6 +335,8 @@ export function shapeProblem(index: LogIndex): string | undefined {
     if (!(small.sptes instanceof Float64Array) || small.sptes.length % 2 !== 0 || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
     if (!Array.isArray(small.notifiers) || typeof small.tallies !== 'object' || small.tallies === null) return `checkpoint ${i}'s notifiers or tallies are malformed`;
     if (typeof small.vm !== 'object' || small.vm === null || !Array.isArray(small.vm.warnSites)) return `checkpoint ${i}'s VM state is malformed`;
+    if (!Array.isArray(small.holders) || !(small.holders as unknown[]).every((h: unknown) => Array.isArray(h) && h.length === 5 && Number.isSafeInteger(h[0]) && Number.isSafeInteger(h[1]) && Number.isSafeInteger(h[2]) && typeof h[3] === 'string' && Number.isSafeInteger(h[4])))
+      return `checkpoint ${i}'s holders are malformed`;
     prev = cp;
   }
   return undefined;
