@@ -6,7 +6,9 @@
  *   writable_tracked() > 0 && balance("vgpu0") < 0
  * Parse errors give the column and what was expected.
  */
-import type { EventType } from '../events/types.js';
+import type { EventType, PageTrackEvent } from '../events/types.js';
+import { frameStart } from '../domain/gfn.js';
+import { spteKey } from '../projections/sptes.js';
 import { getProfile } from '../domain/profile.js';
 import { PageTrackState } from '../projections/state.js';
 import type { TimeMachine } from './time-machine.js';
@@ -37,6 +39,16 @@ interface FnSpec {
   /** Event types that can change the value (the scan re-evaluates only after those). */
   readonly on: readonly EventType[];
   readonly eval: (s: PageTrackState, args: Array<number | string>) => number;
+  /** A value kept up to date event by event, for a scan (bisect): where `eval` would rescan the state. */
+  readonly incremental?: () => Incremental;
+}
+
+/** A function's value maintained along a scan: rebuilt from a state, then moved by each event applied to it. */
+interface Incremental {
+  rebuild(s: PageTrackState): void;
+  /** After `e` was applied to `s`. */
+  apply(e: PageTrackEvent, s: PageTrackState): void;
+  value(): number;
 }
 
 const SLOT_EVENTS: EventType[] = ['memslot-created', 'memslot-moved', 'memslot-deleted'];
@@ -76,6 +88,7 @@ const FUNCTIONS: Readonly<Record<string, FnSpec>> = {
     optional: 0,
     doc: 'writable_tracked(): writable SPTEs mapping a gfn whose count is nonzero (B5)',
     on: ['spte-installed', 'spte-zapped', 'spte-write-protected', 'track-count-step', ...SLOT_EVENTS],
+    incremental: () => new WritableTracked(),
     eval: (s) => {
       let n = 0;
       for (const x of s.sptes.list()) {
@@ -109,6 +122,10 @@ export interface Predicate {
   readonly text: string;
   readonly on: ReadonlySet<EventType>;
   test(s: PageTrackState): boolean;
+  /** The expression's value (a number, string or boolean) on a state. */
+  value(s: PageTrackState): number | string | boolean;
+  /** For a scan over one state: `apply` each event after the state applied it; `test` and `value` then cost no rescans. */
+  tracker(s: PageTrackState): { apply(e: PageTrackEvent, s: PageTrackState): void; test(s: PageTrackState): boolean; value(s: PageTrackState): number | string | boolean };
 }
 
 export function parseExpr(text: string): Predicate {
@@ -195,26 +212,119 @@ export function parseExpr(text: string): Predicate {
 
   const root = or();
   if (peek().t !== 'end') throw new ExprError(peek().col, `expected an operator or the end, found ${describe(peek())}`);
-  return { text, on, test: (s) => truthy(evaluate(root, s)) };
+  return {
+    text,
+    on,
+    test: (s) => truthy(evaluate(root, s)),
+    value: (s) => evaluate(root, s),
+    tracker: (s0) => {
+      const live = new Map<Node, Incremental>();
+      const visit = (n: Node): void => {
+        if (n.k === 'call') {
+          const make = FUNCTIONS[n.name]!.incremental;
+          if (make && n.args.length === 0) {
+            const inc = make();
+            inc.rebuild(s0);
+            live.set(n, inc);
+          }
+          n.args.forEach(visit);
+        } else if (n.k === 'not' || n.k === 'neg') visit(n.e);
+        else if (n.k === 'bin') {
+          visit(n.l);
+          visit(n.r);
+        }
+      };
+      visit(root);
+      const incs = [...live.values()];
+      return { apply: (e, s) => incs.forEach((i) => i.apply(e, s)), test: (s) => truthy(evaluate(root, s, live)), value: (s) => evaluate(root, s, live) };
+    },
+  };
 }
 
-function evaluate(n: Node, s: PageTrackState): Value {
+/**
+ * writable_tracked() kept up to date (B5): the writable SPTEs that map a gfn whose write count
+ * is nonzero. Per 2M and 1G frame it keeps how many gfns have a nonzero count, so an SPTE's
+ * status is a lookup; an SPTE event re-decides that SPTE, a count going to or from 0 re-decides
+ * the three SPTEs that can map the gfn, and a memslot change (rare) rebuilds it all.
+ */
+class WritableTracked implements Incremental {
+  private readonly nonzeroIn = new Map<number, number>(); // spteKey of a 2M/1G frame → gfns with a nonzero count in it
+  private readonly counted = new Set<number>(); // spteKeys of writable SPTEs over a tracked gfn
+
+  rebuild(s: PageTrackState): void {
+    this.nonzeroIn.clear();
+    this.counted.clear();
+    for (const slot of s.memslots.slots.values()) {
+      const t = slot.track[0]!;
+      for (let i = 0; i < t.length; i++) if (t[i] !== 0) this.bump(slot.as, slot.base + i, 1);
+    }
+    for (const key of s.sptes.sptes.keys()) this.decide(s, key);
+  }
+
+  apply(e: PageTrackEvent, s: PageTrackState): void {
+    switch (e.type) {
+      case 'spte-installed':
+      case 'spte-zapped':
+      case 'spte-write-protected':
+        return this.decide(s, spteKey(e.as, e.level, e.gfn));
+      case 'track-count-step': {
+        if (e.mode !== 0 || (e.count === 0) === (e.count - e.delta === 0)) return;
+        this.bump(e.as, e.gfn, e.count === 0 ? -1 : 1);
+        for (let level = 1; level <= 3; level++) this.decide(s, spteKey(e.as, level, frameStart(e.gfn, level)));
+        return;
+      }
+      case 'memslot-created':
+      case 'memslot-moved':
+      case 'memslot-deleted':
+      case 'vm-destroyed':
+        return this.rebuild(s);
+      default:
+    }
+  }
+
+  value(): number {
+    return this.counted.size;
+  }
+
+  private bump(as: number, gfn: number, d: number): void {
+    for (let level = 2; level <= 3; level++) {
+      const k = spteKey(as, level, frameStart(gfn, level));
+      const n = (this.nonzeroIn.get(k) ?? 0) + d;
+      if (n === 0) this.nonzeroIn.delete(k);
+      else this.nonzeroIn.set(k, n);
+    }
+  }
+
+  private decide(s: PageTrackState, key: number): void {
+    const as = Math.floor(key / 4) % 2;
+    const level = key % 4;
+    const gfn = Math.floor(key / 8);
+    const tracked = s.sptes.sptes.get(key) === true && (level === 1 ? slotCount(s, gfn, as) !== 0 : (this.nonzeroIn.get(key) ?? 0) > 0);
+    if (tracked) this.counted.add(key);
+    else this.counted.delete(key);
+  }
+}
+
+function evaluate(n: Node, s: PageTrackState, live?: ReadonlyMap<Node, Incremental>): Value {
   switch (n.k) {
     case 'num':
       return n.v;
     case 'str':
       return n.v;
     case 'not':
-      return !truthy(evaluate(n.e, s));
+      return !truthy(evaluate(n.e, s, live));
     case 'neg':
-      return -Number(evaluate(n.e, s));
-    case 'call':
-      return FUNCTIONS[n.name]!.eval(s, n.args.map((a) => evaluate(a, s) as number | string));
+      return -Number(evaluate(n.e, s, live));
+    case 'call': {
+      const inc = live?.get(n);
+      if (inc) return inc.value();
+      return FUNCTIONS[n.name]!.eval(s, n.args.map((a) => evaluate(a, s, live) as number | string));
+    }
     case 'bin': {
-      if (n.op === '&&') return truthy(evaluate(n.l, s)) && truthy(evaluate(n.r, s));
-      if (n.op === '||') return truthy(evaluate(n.l, s)) || truthy(evaluate(n.r, s));
-      const l = Number(evaluate(n.l, s));
-      const r = Number(evaluate(n.r, s));
+      if (n.op === '&&') return truthy(evaluate(n.l, s, live)) && truthy(evaluate(n.r, s, live));
+      if (n.op === '||') return truthy(evaluate(n.l, s, live)) || truthy(evaluate(n.r, s, live));
+      const l = Number(evaluate(n.l, s, live));
+      const r = Number(evaluate(n.r, s, live));
       switch (n.op) {
         case '+':
           return l + r;
@@ -309,23 +419,25 @@ function tokenize(text: string): Token[] {
  */
 export async function firstTrue(tm: TimeMachine, p: Predicate, options: { betweenCommands?: boolean } = {}): Promise<number | undefined> {
   const s = new PageTrackState(getProfile(tm.index.log.profile));
-  if (p.test(s)) return 0;
+  const t = p.tracker(s);
+  if (t.test(s)) return 0;
   const between = options.betweenCommands === true;
   let dirty = false;
   let lastSeq = 0;
   let lastCmd = -1;
   for await (const e of tm.events(0)) {
     if (between && dirty && e.cmd !== lastCmd) {
-      if (p.test(s)) return lastSeq;
+      if (t.test(s)) return lastSeq;
       dirty = false;
     }
     s.apply(e);
+    t.apply(e, s);
     lastSeq = e.seq;
     lastCmd = e.cmd;
     if (!p.on.has(e.type)) continue;
     if (!between) {
-      if (p.test(s)) return e.seq;
+      if (t.test(s)) return e.seq;
     } else dirty = true;
   }
-  return between && dirty && p.test(s) ? lastSeq : undefined;
+  return between && dirty && t.test(s) ? lastSeq : undefined;
 }

@@ -198,6 +198,9 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
   } catch (err) {
     return { problem: `it cannot be read (${(err as Error).message})` };
   }
+  if (typeof index === 'object' && index !== null && index.format === INDEX_FORMAT && index.version !== INDEX_VERSION) {
+    return { problem: `it was built by another version of pagetrack (index version ${String(index.version)}; this one reads version ${INDEX_VERSION})` };
+  }
   const bad = shapeProblem(index);
   if (bad) return { problem: `it is damaged: ${bad}` };
   const now = await identify(log);
