@@ -39,11 +39,13 @@ export function addSimulateCommand(program: Command): void {
       }
       const s = (performance.now() - started) / 1000;
       console.log(`${name} (${profile.name}, seed ${o.seed}${o.inject ? `, injected ${o.inject} at c${r.injected?.cmd}` : ''}): ${r.commands} commands, ${r.events} events in ${s.toFixed(2)} s; log: ${out}`);
+      // Every hint answers in about the time of an audit at 10 M events (test/cli-hints.test.ts runs them).
       console.log('next:');
       console.log(`  npx pagetrack audit ${out}`);
       console.log(`  npx pagetrack state ${out} --at c${Math.floor(r.commands / 2)}`);
       console.log(`  npx pagetrack bisect ${out} --between-commands --when 'warns() > 0 || writable_tracked() > 0'`);
       console.log(`  npx pagetrack debug ${out}`);
+      if (!o.inject) console.log(`  npx pagetrack simulate ${name} --inject unbalanced-remove   (a classic bug planted, for the audit to find)`);
     },
   );
 }
