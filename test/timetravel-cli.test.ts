@@ -90,6 +90,21 @@ describe('history, why, bisect', () => {
     expect(at12.steals.map((t: { event: { user: string; seq: number } }) => [t.event.user, t.event.seq])).toEqual([['vgpu0', 41]]);
     expect(at12.refused.map((t: { event: { kind: string } }) => t.event.kind)).toEqual(['gfn-track-underflow']);
     expect(run('why', LOG, '--gfn', '0x1234', '--at', 'end').stderr).toBe('pagetrack: after e62 no memslot of address space 0 holds gfn 0x1234\n');
+    // the explanation comes first, as sentences, in text and in JSON; the tables follow as evidence
+    const explained = [
+      'gfn 0x1234 (address space 0, slot 0) after e49: count 0 — not tracked.',
+      '  kvm-mmu added 1 unit it has not removed: at e33 (c9 sp-create).',
+      "  vgpu0 removed a unit at e41 (c11 track-remove) when it held none of its own: it took another user's unit (B1).",
+      '  So the users believe they hold 1 unit where the count is 0: a unit was taken from under its holder, whose own remove will later underflow the count or strip another user.',
+      '  1 step was refused with a WARN and left the count alone (B2): gfn-track-underflow at e45 (c12 track-remove).',
+    ];
+    expect(at12.explanation).toEqual(explained);
+    expect(run('why', LOG, '--gfn', '0x1234', '--at', 'c12').stdout.split('\n').slice(0, 7)).toEqual([...explained, '', 'evidence:']);
+    expect(json('why', LOG, '--gfn', '0x1234', '--at', 'c9').explanation).toEqual([
+      'gfn 0x1234 (address space 0, slot 0) after e35: count 2 — tracked.',
+      '  vgpu0 added 1 unit it has not removed: at e19 (c6 track-add).',
+      '  kvm-mmu added 1 unit it has not removed: at e33 (c9 sp-create).',
+    ]);
   });
 
   it('bisect: the first event after which an expression holds', () => {

@@ -27,8 +27,37 @@ export function formatTouches(touches: readonly Touch[]): string {
   );
 }
 
+/** Where a touch happened, in words: "e19 (c6 track-add)". */
+function where(t: Touch): string {
+  return `e${t.event.seq} (c${t.event.cmd}${t.command ? ` ${t.command.op}` : ''}${t.source?.ts ? `, trace line ${t.source.line}, t${t.source.ts}` : ''})`;
+}
+
+const userOf = (t: Touch): string => ('user' in t.event && typeof t.event.user === 'string' ? t.event.user : '?');
+
+/** The explanation `why` prints first: who holds the count, who took whose unit, what the kernel refused. */
+export function explainWhy(w: WhyTracked): string[] {
+  const out = [`gfn ${hex(w.gfn)} (address space ${w.as}${w.slot ? `, slot ${w.slot.id}` : ''}) after e${w.at}: count ${w.count} — ${w.count === 0 ? 'not tracked' : 'tracked'}.`];
+  const byUser = new Map<string, Touch[]>();
+  for (const t of w.adds) byUser.set(userOf(t), [...(byUser.get(userOf(t)) ?? []), t]);
+  for (const [user, ts] of byUser) {
+    const shown = ts.slice(0, 3).map(where).join(', ');
+    out.push(`  ${user} added ${ts.length} unit${ts.length === 1 ? '' : 's'} it has not removed: at ${shown}${ts.length > 3 ? ` and ${ts.length - 3} more` : ''}.`);
+  }
+  for (const t of w.steals) out.push(`  ${userOf(t)} removed a unit at ${where(t)} when it held none of its own: it took another user's unit (B1).`);
+  const believed = w.adds.length;
+  if (believed !== w.count) {
+    out.push(`  So the users believe they hold ${believed} unit${believed === 1 ? '' : 's'} where the count is ${w.count}${believed > w.count ? ': a unit was taken from under its holder, whose own remove will later underflow the count or strip another user' : ''}.`);
+  }
+  if (w.refused.length) {
+    const first = w.refused[0]!;
+    const kind = 'kind' in first.event ? String(first.event.kind) : first.event.type;
+    out.push(`  ${w.refused.length} step${w.refused.length === 1 ? ' was' : 's were'} refused with a WARN and left the count alone (B2): ${kind} at ${where(first)}${w.refused.length > 1 ? ` and ${w.refused.length - 1} more` : ''}.`);
+  }
+  return out;
+}
+
 export function formatWhy(w: WhyTracked): string {
-  const out = [`gfn ${hex(w.gfn)} in address space ${w.as} after e${w.at}: count ${w.count}${w.slot ? ` (slot ${w.slot.id}, base ${hex(w.slot.base)})` : ''}`];
+  const out = [...explainWhy(w), '', 'evidence:'];
   out.push(`unmatched adds (${w.adds.length}), by user:`);
   out.push(formatTouches(w.adds));
   if (w.steals.length) {

@@ -7,7 +7,7 @@ import { type EventFilter, checkFilter, isEmptyFilter } from '../timetravel/filt
 import { gfnHistory, whyTracked } from '../timetravel/history.js';
 import { parsePosition } from '../timetravel/position.js';
 import { TimeMachine } from '../timetravel/time-machine.js';
-import { formatDiff, formatEvent, formatTouches, formatWhy } from './format-events.js';
+import { explainWhy, formatDiff, formatEvent, formatTouches, formatWhy } from './format-events.js';
 import { progressBar } from './progress.js';
 import { truncationNote } from './load.js';
 
@@ -191,7 +191,7 @@ export function addTimeTravelCommands(program: Command): void {
     const at = await tm.resolve(parsePosition(o.at));
     const w = await whyTracked(tm, o.gfn, o.as, at);
     if (!w.slot) throw new UsageError(`after e${at} no memslot of address space ${o.as} holds gfn ${hex(o.gfn)}`);
-    console.log(o.json ? JSON.stringify(w, null, 2) : formatWhy(w));
+    console.log(o.json ? JSON.stringify({ explanation: explainWhy(w), ...w }, null, 2) : formatWhy(w));
   });
 
   withIndexOptions(
