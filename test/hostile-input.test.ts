@@ -171,7 +171,9 @@ describe('11.2 a forged or corrupted index is never used', () => {
       [{ checkpoints: [{ ...index.checkpoints[0]!, dir: new Int32Array([0, 2 ** 30, 0]) }] }, 'it is damaged: checkpoint 0 names a chunk that does not exist'],
       [{ checkpoints: [{ ...index.checkpoints[0]!, small: { ...index.checkpoints[0]!.small, slots: [[0, 0, 0, 2 ** 40, 0, 0, 0, 1, 1]] } }] }, 'it is damaged: checkpoint 0 holds a malformed slot'],
       [{ checkpoints: [index.checkpoints[0]!, { ...index.checkpoints[0]!, seq: 0 }] }, 'it is damaged: checkpoint 1 is out of order'],
-      [{ checkpoints: [{ ...index.checkpoints[0]!, offset: index.checkpoints[0]!.offset + 1 }] }, 'checkpoint 0 does not stand at a line of this log that chains from its hash'],
+      [{ checkpoints: [{ ...index.checkpoints[0]!, offset: index.checkpoints[0]!.offset + 1 }], touches: [index.touches[0]!] }, 'checkpoint 0 does not stand at a line of this log that chains from its hash'],
+      [{ touches: [] }, 'it is damaged: its window filters do not match its checkpoints'],
+      [{ touches: index.touches.map((t) => ({ ...t, bits: new Uint8Array(8) })) }, 'it is damaged: a window filter is malformed'],
     ];
     for (const [change, problem] of cases) {
       saveIndex(log, { ...index, ...change });

@@ -13,6 +13,8 @@ import { PageTrackState } from '../src/projections/state.js';
 import { loadIndex } from '../src/timetravel/log-index.js';
 import { parsePosition } from '../src/timetravel/position.js';
 import { TimeMachine } from '../src/timetravel/time-machine.js';
+import { gfnHistory, whyTracked } from '../src/timetravel/history.js';
+import { type WindowTouches, mayTouch } from '../src/timetravel/touch-filter.js';
 import { scriptArb, vmOptionsArb } from './arbitraries.js';
 import { cmd } from './helpers.js';
 
@@ -127,5 +129,42 @@ describe('positions, steps and the index file', () => {
     expect(await loadIndex(path)).toEqual({ problem: 'the log changed since it was built (size differs)' });
     const tm = await TimeMachine.open(path);
     expect(tm.total).toBe(6);
+  });
+});
+
+describe('history and why read only the windows that may touch the gfn (the index\'s window filters)', () => {
+  it('give exactly what a read of every window gives, for any history, gfn and position (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(scriptArb, fc.integer({ min: 1, max: 30 }), fc.constantFrom(...PROFILES.keys()), vmOptionsArb, fc.nat(), async (script, interval, profile, o, pick) => {
+        const { path, events } = await logOf(script, profile, o);
+        const tm = await TimeMachine.open(path, { interval, rebuild: true, chunkBytes: 256 });
+        const all = await TimeMachine.open(path, { interval });
+        (all.index as { touches: WindowTouches[] }).touches = all.index.touches.map((t) => ({ ...t, always: true })); // the plain way: every window
+        const named = [...new Set(events.flatMap((e) => ('gfn' in e && typeof e.gfn === 'number' ? [e.gfn] : [])))];
+        for (const gfn of [...named.slice(0, 4), named[pick % Math.max(1, named.length)] ?? 3, 0x7ff]) {
+          expect(await gfnHistory(tm, gfn)).toEqual(await gfnHistory(all, gfn));
+          const at = pick % (events.length + 1);
+          expect(await whyTracked(tm, gfn, 0, at)).toEqual(await whyTracked(all, gfn, 0, at));
+        }
+        await tm.close();
+        await all.close();
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('skip the windows that cannot: on a log where a gfn is touched once, one window of many is read', async () => {
+    const script: Array<Record<string, unknown>> = [{ op: 'memslot-create', as: 0, slot: 0, base: 0, npages: 4096 }];
+    for (let i = 0; i < 300; i++) script.push({ op: 'track-add', user: 'u', as: 0, gfn: 16 + (i % 200) });
+    script.push({ op: 'track-add', user: 'v', as: 0, gfn: 3000 });
+    for (let i = 0; i < 300; i++) script.push({ op: 'track-remove', user: 'u', as: 0, gfn: 16 + (i % 200) });
+    const { path } = await logOf(script);
+    const tm = await TimeMachine.open(path, { interval: 20, rebuild: true, chunkBytes: 256 });
+    const windows = tm.index.touches.length;
+    const read = tm.index.touches.filter((t) => mayTouch(t, 3000)).length;
+    expect(windows).toBeGreaterThan(50);
+    expect(read).toBeLessThanOrEqual(3); // its own window, the first (slot creation), and at most one false positive
+    expect((await gfnHistory(tm, 3000)).map((t) => t.event.type)).toEqual(['memslot-created', 'lpage-guard', 'track-count-step', 'lpage-step', 'lpage-step']);
+    await tm.close();
   });
 });

@@ -89,7 +89,7 @@ class GfnWatcher {
 export async function gfnHistory(tm: TimeMachine, gfn: number, options: { as?: number; to?: number } = {}): Promise<Touch[]> {
   const w = new GfnWatcher(gfn, options.as);
   const out: Touch[] = [];
-  for await (const e of tm.events(0, options.to ?? tm.total)) {
+  for await (const e of tm.eventsNear(gfn, 0, options.to ?? tm.total)) {
     if (w.see(e)) out.push(w.command && e.cmd > 0 ? { event: e, command: w.command, ...(w.source ? { source: w.source } : {}) } : { event: e });
   }
   return out;
@@ -123,7 +123,7 @@ export async function whyTracked(tm: TimeMachine, gfn: number, as: number, at: n
   const steals: Touch[] = [];
   const refused: Touch[] = [];
   const index = live ? gfn - live.base : -1;
-  for await (const e of tm.events(0, at)) {
+  for await (const e of tm.eventsNear(gfn, 0, at)) {
     w.see(e);
     if (!live) continue;
     if (e.type !== 'track-count-step' && !(e.type === 'warn' && e.slot !== undefined && e.gfn !== undefined)) continue;

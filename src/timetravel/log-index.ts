@@ -26,6 +26,7 @@ import { LogReader, type ReadProgress } from '../log/reader.js';
 import { CHUNK_SHIFT } from '../projections/memslots.js';
 import { PageTrackState } from '../projections/state.js';
 import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.js';
+import { TOUCH_BITS, TouchCollector, type WindowTouches } from './touch-filter.js';
 import { cacheDir, indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
@@ -60,6 +61,8 @@ export interface LogIndex {
   };
   readonly interval: number;
   readonly checkpoints: readonly Checkpoint[];
+  /** Per window (checkpoint i to i + 1, the last to the end): which gfns it may touch (touch-filter.ts). */
+  readonly touches: readonly WindowTouches[];
   readonly arrays: readonly ArrayInfo[];
 }
 
@@ -108,6 +111,8 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
   const reader = new LogReader(log, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) });
   const writer = new CheckpointWriter();
   const checkpoints: Checkpoint[] = [];
+  const touched = new TouchCollector();
+  const touches: WindowTouches[] = [];
   let state: PageTrackState | undefined;
   let since = 0;
   let last = { seq: 0, cmd: 0 };
@@ -119,6 +124,7 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
   for await (const batch of reader.batches()) {
     if (!state) first(reader.headerLine!);
     state!.applyAll(batch);
+    for (let i = 0; i < batch.length; i++) touched.see(batch[i]!);
     for (let i = batch.length - 1; i >= 0; i--) {
       const e = batch[i]!;
       if (e.type === 'command' && e.ts !== undefined) {
@@ -131,11 +137,13 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
     since += batch.length;
     if (since >= interval) {
       checkpoints.push(writer.capture(state!, { ...last, offset: reader.at.bytes, line: reader.at.line, prevHash: reader.at.hash, ...(ts !== undefined ? { ts } : {}) }));
+      touches.push(touched.take());
       since = 0;
     }
   }
   const summary = reader.summary!;
   if (!state) first(reader.headerLine!);
+  touches.push(touched.take()); // the last window: to the end
   const after = await identityStat(log);
   if (after.size !== before.size || after.ctimeNs !== before.ctimeNs) throw new LogError(log, 0, 'the log changed while its index was being built; try again once it is finished');
   return {
@@ -153,6 +161,7 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
     },
     interval,
     checkpoints,
+    touches,
     arrays: writer.arrays,
   };
 }
@@ -341,6 +350,10 @@ export function shapeProblem(index: LogIndex): string | undefined {
     if (!Array.isArray(small.holders) || !(small.holders as unknown[]).every((h: unknown) => Array.isArray(h) && h.length === 5 && Number.isSafeInteger(h[0]) && Number.isSafeInteger(h[1]) && Number.isSafeInteger(h[2]) && typeof h[3] === 'string' && Number.isSafeInteger(h[4])))
       return `checkpoint ${i}'s holders are malformed`;
     prev = cp;
+  }
+  if (!Array.isArray(index.touches) || index.touches.length !== index.checkpoints.length) return 'its window filters do not match its checkpoints';
+  for (const t of index.touches as unknown[]) {
+    if (typeof t !== 'object' || t === null || !((t as WindowTouches).bits instanceof Uint8Array) || (t as WindowTouches).bits.length !== TOUCH_BITS / 8 || typeof (t as WindowTouches).always !== 'boolean') return 'a window filter is malformed';
   }
   return undefined;
 }

@@ -9,6 +9,7 @@ import type { PageTrackEvent } from '../events/types.js';
 import { PageTrackState } from '../projections/state.js';
 import { CheckpointRestorer } from './checkpoint.js';
 import { type EventFilter, matches } from './filter.js';
+import { mayTouch } from './touch-filter.js';
 import { type IndexOptions, type LogIndex, openIndex } from './log-index.js';
 import { type Position, PositionError, formatPosition } from './position.js';
 import { LogReader } from '../log/reader.js';
@@ -174,6 +175,47 @@ export class TimeMachine {
       for (let w = this.windowOf(Math.max(0, this.current - 1)); w >= 0; w--) {
         const events = await this.window(w);
         for (let i = events.length - 1; i >= 0; i--) if (events[i]!.seq <= this.current && matches(events[i]!, filter)) return events[i];
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The events in (from, to] of the windows that may touch `gfn` (the index's window filters,
+   * touch-filter.ts), in order: what `history` and `why` need, without reading the rest. A
+   * window read after a skipped one that starts inside a command is preceded by that command's
+   * `command` event, so a reader always knows the command of what it sees.
+   */
+  async *eventsNear(gfn: number, from = 0, to = this.total): AsyncGenerator<PageTrackEvent> {
+    const cps = this.index.checkpoints;
+    let skipped = false;
+    for (let w = this.windowOf(from); w < cps.length; w++) {
+      if (cps[w]!.seq >= to) return;
+      if (!mayTouch(this.index.touches[w]!, gfn)) {
+        skipped = true;
+        continue;
+      }
+      const events = await this.window(w);
+      if (skipped && events.length > 0 && events[0]!.type !== 'command') {
+        const c = await this.commandEvent(events[0]!.cmd, w);
+        if (c) yield c;
+      }
+      skipped = false;
+      for (const e of events) {
+        if (e.seq > to) return;
+        if (e.seq > from) yield e;
+      }
+    }
+  }
+
+  /** Command `cmd`'s own `command` event, looked for back from window `w`. */
+  private async commandEvent(cmd: number, w: number): Promise<PageTrackEvent | undefined> {
+    for (let v = w - 1; v >= 0; v--) {
+      const events = await this.window(v);
+      for (let i = events.length - 1; i >= 0; i--) {
+        const e = events[i]!;
+        if (e.cmd < cmd) return undefined;
+        if (e.type === 'command' && e.cmd === cmd) return e;
       }
     }
     return undefined;
