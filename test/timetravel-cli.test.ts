@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { completeDebugLine } from '../src/cli/debug.js';
 import { LINUX_4_6 } from '../src/domain/profile.js';
 import { PageTrackState } from '../src/projections/state.js';
 import { ExprError, parseExpr } from '../src/timetravel/expr.js';
@@ -174,5 +175,24 @@ describe('pagetrack debug', () => {
     expect(out).toContain('e55 c14> at e32 c9: e32 c9 sp-created sp=1 as=0 gfn=0x1234 level=2 direct=false');
     expect(out).toContain(`e32 c9> error: e999 is beyond the end: ${LOG} has 62 events`);
     expect(out).toContain("e32 c9> unknown command 'bogus'; 'help' lists commands");
+  });
+
+  it("Enter repeats the last step or search; find takes the command line's filter syntax too", () => {
+    const input = ['n 2', '', '', 'seek start', 'find --type sp-created', 'seek start', 'find type=sp-created', 'find --warn', '', 'q', ''].join('\n');
+    const out = spawnSync(process.execPath, [BIN, 'debug', LOG], { input, encoding: 'utf8' }).stdout;
+    expect(out).toContain('e0 c0> at e2 c0:');
+    expect(out).toContain('e2 c0> at e4 c1:'); // Enter: n 2 again
+    expect(out).toContain('e4 c1> at e6 c2:'); // and again
+    expect(out.match(/> at e32 c9: e32 c9 sp-created sp=1/g)).toHaveLength(2); // --type X and type=X find the same event
+    const warns = [...out.matchAll(/> at (e\d+) c\d+: e\d+ c\d+ warn /g)].map((m) => m[1]);
+    expect(warns).toHaveLength(2); // find --warn, then Enter: the next WARN after it
+    expect(Number(warns[1]!.slice(1))).toBeGreaterThan(Number(warns[0]!.slice(1)));
+  });
+
+  it('Tab completes commands, and filters after find', () => {
+    expect(completeDebugLine('fi')).toEqual([['find'], 'fi']);
+    expect(completeDebugLine('find --t')).toEqual([['--type'], '--t']);
+    expect(completeDebugLine('find ty')).toEqual([['type='], 'ty']);
+    expect(completeDebugLine('n')).toEqual([['n', 'next', 'nc'], 'n']);
   });
 });

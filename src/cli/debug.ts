@@ -21,11 +21,39 @@ const HELP = `commands (P is a position: e<N>, c<K>, start, end):
   nc [N]       forward N commands                  bc [N]    back N commands
   seek P       go to P                             event [N] show event N (default: the current one)
   find F...    next event matching filters, e.g. find gfn=0x1234 type=warn user=vgpu0 node=x slot=0 as=0 warn
+               (or as on the command line: find --gfn 0x1234 --type warn --user vgpu0 --warn)
   rfind F...   previous event matching
   state        the whole state here                gfn G     count, lpage, SPTE and why for gfn G
   mark NAME    bookmark this point                 diff NAME what changed since the bookmark
   marks        list bookmarks                      help      this text
-  quit`;
+  quit         Enter repeats the last n, b, nc, bc, find or rfind; in a terminal, arrows edit and
+               recall lines and Tab completes commands and filters`;
+
+const COMMANDS = ['n', 'next', 'b', 'back', 'nc', 'bc', 'seek', 'event', 'find', 'rfind', 'state', 'gfn', 'mark', 'marks', 'diff', 'help', 'quit'];
+const FILTERS = ['gfn=', 'slot=', 'as=', 'type=', 'user=', 'node=', 'warn', '--gfn', '--slot', '--as', '--type', '--user', '--node', '--warn'];
+/** Commands Enter repeats, as gdb and rr do for stepping. */
+const REPEATABLE = new Set(['n', 'next', 'b', 'back', 'nc', 'bc', 'find', 'rfind']);
+
+/** Tab completion: a command first, then (after find/rfind) the filters. */
+export function completeDebugLine(line: string): [string[], string] {
+  const words = line.split(/\s+/);
+  const last = words.at(-1) ?? '';
+  const pool = words.length <= 1 ? COMMANDS : words[0] === 'find' || words[0] === 'rfind' ? FILTERS : [];
+  const hits = pool.filter((c) => c.startsWith(last));
+  return [hits, last];
+}
+
+/** The CLI's form (`--type warn --gfn 0x12 --warn`) as the session's (`type=warn gfn=0x12 warn`). */
+function filterWords(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) out.push(a);
+    else if (a === '--warn') out.push(args[i + 1] !== undefined && !args[i + 1]!.startsWith('--') ? `warn=${args[++i]}` : 'warn');
+    else out.push(`${a.slice(2)}=${args[++i] ?? ''}`);
+  }
+  return out;
+}
 
 function parseFilter(words: string[]): EventFilter {
   const f: Record<string, unknown> = {};
@@ -41,16 +69,26 @@ function parseFilter(words: string[]): EventFilter {
   return checkFilter(f as EventFilter);
 }
 
-export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStream, print: (s: string) => void, prompt: (s: string) => void): Promise<void> {
+export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStream, print: (s: string) => void, prompt: (s: string) => void, terminal?: NodeJS.WritableStream): Promise<void> {
   const marks = new Map<string, FrozenPoint>();
   const here = () => `e${tm.seq} c${tm.cmd}`;
   const showCurrent = async () => print(tm.seq === 0 ? `at ${here()} (before the first event)` : `at ${here()}: ${formatEvent(await tm.eventAt(tm.seq))}`);
   print(`pagetrack debug: ${tm.log}, ${tm.total} events, ${tm.index.checkpoints.length} checkpoints. 'help' lists commands.`);
   await showCurrent();
-  prompt(`${here()}> `);
-  const rl = createInterface({ input, crlfDelay: Infinity, terminal: false });
+  // In a terminal, readline edits lines, keeps their history and completes; from a pipe, plain lines.
+  const rl = terminal ? createInterface({ input, output: terminal, terminal: true, historySize: 1000, completer: completeDebugLine, crlfDelay: Infinity }) : createInterface({ input, crlfDelay: Infinity, terminal: false });
+  const ask = (text: string) => {
+    if (!terminal) return prompt(text);
+    rl.setPrompt(text);
+    rl.prompt();
+  };
+  ask(`${here()}> `);
+  let previous = '';
   for await (const raw of rl) {
-    const [cmd = '', ...args] = raw.trim().split(/\s+/);
+    const line = raw.trim() === '' && REPEATABLE.has(previous.split(/\s+/)[0]!) ? previous : raw.trim();
+    if (line !== '') previous = line;
+    const [cmd = '', ...rawArgs] = line.split(/\s+/);
+    const args = cmd === 'find' || cmd === 'rfind' ? filterWords(rawArgs) : rawArgs;
     const count = () => (args[0] ? parseInt10('the count')(args[0]) : 1);
     try {
       switch (cmd) {
@@ -145,7 +183,7 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
     } catch (err) {
       print(`error: ${(err as Error).message}`);
     }
-    prompt(`${here()}> `);
+    ask(`${here()}> `);
   }
 }
 
@@ -165,6 +203,7 @@ export function addDebugCommand(program: Command): void {
         process.stdin,
         (s) => console.log(s),
         (s) => process.stdout.write(s),
+        process.stdin.isTTY ? process.stdout : undefined,
       );
     });
 }
