@@ -189,6 +189,28 @@ describe('pagetrack debug', () => {
     expect(Number(warns[1]!.slice(1))).toBeGreaterThan(Number(warns[0]!.slice(1)));
   });
 
+  it('--json: one JSON line per command, naming its input and the position; errors as error', () => {
+    const input = ['seek c9', 'gfn 0x1234', 'n', 'mark a', 'marks', 'bogus', 'find --type nope', 'q', ''].join('\n');
+    const r = spawnSync(process.execPath, [BIN, 'debug', LOG, '--json'], { input, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.input, l.position])).toEqual([
+      ['seek c9', { event: 35, command: 9 }],
+      ['gfn 0x1234', { event: 35, command: 9 }],
+      ['n', { event: 36, command: 10 }],
+      ['mark a', { event: 36, command: 10 }],
+      ['marks', { event: 36, command: 10 }],
+      ['bogus', { event: 36, command: 10 }],
+      ['find --type nope', { event: 36, command: 10 }],
+    ]);
+    expect(lines[0]!.event).toMatchObject({ seq: 35, cmd: 9, type: 'lpage-step' });
+    expect(lines[1]!.gfn).toEqual({ gfn: 0x1234, as: 0, slot: 0, count: 2, lpage: { 2: 2, 3: 2 }, spte: { as: 0, level: 3, gfn: 0, writable: false } });
+    expect((lines[1]!.why as { explanation: string[] }).explanation[0]).toBe('gfn 0x1234 (address space 0, slot 0) after e35: count 2 — tracked.');
+    expect(lines[4]!.marks).toEqual({ a: 36 });
+    expect(lines[5]!.error).toBe("unknown command 'bogus'; 'help' lists commands");
+    expect(String(lines[6]!.error)).toMatch(/^unknown event type 'nope'/);
+  });
+
   it('Tab completes commands, and filters after find', () => {
     expect(completeDebugLine('fi')).toEqual([['find'], 'fi']);
     expect(completeDebugLine('find --t')).toEqual([['--type'], '--t']);

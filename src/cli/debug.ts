@@ -13,7 +13,7 @@ import { whyTracked } from '../timetravel/history.js';
 import { parsePosition } from '../timetravel/position.js';
 import type { TimeMachine } from '../timetravel/time-machine.js';
 import { formatStateView } from './state-view.js';
-import { formatDiff, formatEvent, formatWhy } from './format-events.js';
+import { explainWhy, formatDiff, formatEvent, formatWhy } from './format-events.js';
 import { openMachine, parseGfn, parseInt10 } from './timetravel-commands.js';
 
 const HELP = `commands (P is a position: e<N>, c<K>, start, end):
@@ -69,15 +69,28 @@ function parseFilter(words: string[]): EventFilter {
   return checkFilter(f as EventFilter);
 }
 
-export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStream, print: (s: string) => void, prompt: (s: string) => void, terminal?: NodeJS.WritableStream): Promise<void> {
+/**
+ * `json`: scripted use. Each command's answer is one JSON line (`input`, `position`, and what it
+ * shows: `event`, `state`, `gfn`, `diff`, `marks`, `help`, or `error`); no banner, no prompt.
+ */
+export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStream, print: (s: string) => void, prompt: (s: string) => void, terminal?: NodeJS.WritableStream, json = false): Promise<void> {
   const marks = new Map<string, FrozenPoint>();
   const here = () => `e${tm.seq} c${tm.cmd}`;
-  const showCurrent = async () => print(tm.seq === 0 ? `at ${here()} (before the first event)` : `at ${here()}: ${formatEvent(await tm.eventAt(tm.seq))}`);
-  print(`pagetrack debug: ${tm.log}, ${tm.total} events, ${tm.index.checkpoints.length} checkpoints. 'help' lists commands.`);
-  await showCurrent();
+  let line = '';
+  /** One answer: text, or (--json) one JSON line. */
+  const answer = (text: () => string, data: () => Record<string, unknown>) => print(json ? JSON.stringify({ input: line, position: { event: tm.seq, command: tm.cmd }, ...data() }) : text());
+  const showCurrent = async () => {
+    const e = tm.seq === 0 ? undefined : await tm.eventAt(tm.seq);
+    answer(() => (e === undefined ? `at ${here()} (before the first event)` : `at ${here()}: ${formatEvent(e)}`), () => (e === undefined ? {} : { event: e }));
+  };
+  if (!json) {
+    print(`pagetrack debug: ${tm.log}, ${tm.total} events, ${tm.index.checkpoints.length} checkpoints. 'help' lists commands.`);
+    await showCurrent();
+  }
   // In a terminal, readline edits lines, keeps their history and completes; from a pipe, plain lines.
   const rl = terminal ? createInterface({ input, output: terminal, terminal: true, historySize: 1000, completer: completeDebugLine, crlfDelay: Infinity }) : createInterface({ input, crlfDelay: Infinity, terminal: false });
   const ask = (text: string) => {
+    if (json) return;
     if (!terminal) return prompt(text);
     rl.setPrompt(text);
     rl.prompt();
@@ -85,7 +98,7 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
   ask(`${here()}> `);
   let previous = '';
   for await (const raw of rl) {
-    const line = raw.trim() === '' && REPEATABLE.has(previous.split(/\s+/)[0]!) ? previous : raw.trim();
+    line = raw.trim() === '' && REPEATABLE.has(previous.split(/\s+/)[0]!) ? previous : raw.trim();
     if (line !== '') previous = line;
     const [cmd = '', ...rawArgs] = line.split(/\s+/);
     const args = cmd === 'find' || cmd === 'rfind' ? filterWords(rawArgs) : rawArgs;
@@ -120,13 +133,14 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
           break;
         case 'event': {
           const n = args[0] ? parseInt10('the event')(args[0].replace(/^e/, '')) : tm.seq;
-          print(formatEvent(await tm.eventAt(n)));
+          const e = await tm.eventAt(n);
+          answer(() => formatEvent(e), () => ({ event: e }));
           break;
         }
         case 'find':
         case 'rfind': {
           const hit = await tm.find(parseFilter(args), cmd === 'find' ? 1 : -1);
-          if (!hit) print(`no ${cmd === 'find' ? 'later' : 'earlier'} event matches`);
+          if (!hit) answer(() => `no ${cmd === 'find' ? 'later' : 'earlier'} event matches`, () => ({ found: false }));
           else {
             await tm.seek(hit.seq);
             await showCurrent();
@@ -134,7 +148,10 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
           break;
         }
         case 'state':
-          print(formatStateView(snapshot(tm.state, getProfile(tm.state.profile).trackModes), {}));
+          {
+            const snap = snapshot(tm.state, getProfile(tm.state.profile).trackModes);
+            answer(() => formatStateView(snap, {}), () => ({ state: snap }));
+          }
           break;
         case 'gfn': {
           if (!args[0]) throw new Error('gfn needs a gfn');
@@ -142,35 +159,38 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
           const as = args[1] ? parseInt10('the address space')(args[1]) : 0;
           const slot = tm.state.memslots.find(as, g);
           if (!slot) {
-            print(`no memslot of address space ${as} holds gfn ${hex(g)} at ${here()}`);
+            answer(() => `no memslot of address space ${as} holds gfn ${hex(g)} at ${here()}`, () => ({ gfn: { gfn: g, as, slot: null } }));
             break;
           }
           const spte = tm.state.sptes.covering(as, g);
           const l2 = slot.lpage[0]![Math.floor(g / 512) - Math.floor(slot.base / 512)];
           const l3 = slot.lpage[1]![Math.floor(g / 262144) - Math.floor(slot.base / 262144)];
-          print(`gfn ${hex(g)} (as ${as}, slot ${slot.id}): count ${slot.track[0]![g - slot.base]}, disallow_lpage 2M ${l2} 1G ${l3}, SPTE ${spte ? `level ${spte.level} ${spte.writable ? 'writable' : 'read-only'}` : 'none'}`);
           const at = tm.seq;
           const w = await whyTracked(tm, g, as, at);
-          print(formatWhy(w));
+          answer(
+            () => `gfn ${hex(g)} (as ${as}, slot ${slot.id}): count ${slot.track[0]![g - slot.base]}, disallow_lpage 2M ${l2} 1G ${l3}, SPTE ${spte ? `level ${spte.level} ${spte.writable ? 'writable' : 'read-only'}` : 'none'}\n${formatWhy(w)}`,
+            () => ({ gfn: { gfn: g, as, slot: slot.id, count: slot.track[0]![g - slot.base], lpage: { 2: l2, 3: l3 }, spte: spte ?? null }, why: { explanation: explainWhy(w), ...w } }),
+          );
           break;
         }
         case 'mark':
           if (!args[0]) throw new Error('mark needs a name');
           marks.set(args[0], copyState(tm.state, tm.seq));
-          print(`marked ${args[0]} at ${here()}`);
+          answer(() => `marked ${args[0]} at ${here()}`, () => ({ marked: args[0] }));
           break;
         case 'marks':
-          print(marks.size ? [...marks].map(([k, p]) => `${k} e${p.seq}`).join('\n') : 'no bookmarks');
+          answer(() => (marks.size ? [...marks].map(([k, p]) => `${k} e${p.seq}`).join('\n') : 'no bookmarks'), () => ({ marks: Object.fromEntries([...marks].map(([k, p]) => [k, p.seq])) }));
           break;
         case 'diff': {
           const m = args[0] ? marks.get(args[0]) : undefined;
           if (!m) throw new Error(args[0] ? `no bookmark '${args[0]}' (marks: ${[...marks.keys()].join(', ') || 'none'})` : 'diff needs a bookmark name');
-          print(formatDiff(diffStates(m, copyState(tm.state, tm.seq))));
+          const d = diffStates(m, copyState(tm.state, tm.seq));
+          answer(() => formatDiff(d), () => ({ diff: d }));
           break;
         }
         case 'help':
         case '?':
-          print(HELP);
+          answer(() => HELP, () => ({ help: HELP }));
           break;
         case 'quit':
         case 'q':
@@ -178,10 +198,10 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
           rl.close();
           return;
         default:
-          print(`unknown command '${cmd}'; 'help' lists commands`);
+          answer(() => `unknown command '${cmd}'; 'help' lists commands`, () => ({ error: `unknown command '${cmd}'; 'help' lists commands` }));
       }
     } catch (err) {
-      print(`error: ${(err as Error).message}`);
+      answer(() => `error: ${(err as Error).message}`, () => ({ error: (err as Error).message }));
     }
     ask(`${here()}> `);
   }
@@ -195,7 +215,8 @@ export function addDebugCommand(program: Command): void {
     .option('--at <P>', 'start position', 'start')
     .option('--interval <N>', 'events between index checkpoints', parseInt10('--interval'))
     .option('--quiet', 'no progress bar')
-    .action(async (log: string, o: { at: string; interval?: number; quiet?: boolean }) => {
+    .option('--json', 'scripted use: one JSON line per command (no banner, no prompt)')
+    .action(async (log: string, o: { at: string; interval?: number; quiet?: boolean; json?: boolean }) => {
       const tm = await openMachine(log, o);
       await tm.seekTo(parsePosition(o.at));
       await runDebugSession(
@@ -203,7 +224,8 @@ export function addDebugCommand(program: Command): void {
         process.stdin,
         (s) => console.log(s),
         (s) => process.stdout.write(s),
-        process.stdin.isTTY ? process.stdout : undefined,
+        process.stdin.isTTY && !o.json ? process.stdout : undefined,
+        o.json === true,
       );
     });
 }
