@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodePagingElement, decodeWalk } from '../src/ingest/payloads.js';
+import { decodeEmulate, decodePagingElement, decodeWalk } from '../src/ingest/payloads.js';
 import { gpaOf } from '../src/ingest/vm-ingest.js';
 import { type Line, splitLines } from '../src/io/lines.js';
 import { tracefsLine } from './trace-printers.js';
@@ -105,6 +105,12 @@ describe('the walk decoders read bytes in place, as the kernel formats say', () 
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('kvm_emulate_insn read in place: the kernel\'s sample; a hostile rip of 2 million hex digits or an over-long tail is an answer, not a crash', () => {
+    expect(decodeEmulate('0:ffffffff810551b8:0f 00 d8 (prot64)', 'kernel')).toEqual({ rip: 0xffffffff810551b8, bytes: Uint8Array.from([0x0f, 0x00, 0xd8]), mode: 'prot64', failed: false });
+    expect(decodeEmulate(`0:${'f'.repeat(2_000_000)}:0f (prot64)`, 'kernel')).toMatchObject({ rip: Infinity, mode: 'prot64' });
+    expect(decodeEmulate(`0:2000:${'48 '.repeat(100_000)}(prot64)`, 'kernel')).toEqual({ error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' });
   });
 
   it('gpaOf (walk_addr_generic\'s last level) in numbers equals the BigInt arithmetic for any gpte, level and gva', () => {

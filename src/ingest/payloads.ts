@@ -178,26 +178,35 @@ function decodeRawEmulate(payload: string): Decoded<EmulateLine> {
   return { rip, bytes, mode, failed: (num(f.get('failed')) ?? 0) !== 0 };
 }
 
+const EMULATE_EXPECTED = 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"';
+/** Longer than any "BYTES (MODE) failed" after "CSBASE:RIP:" (15 instruction bytes at most). */
+const EMULATE_TAIL_MAX = 128;
+
+/**
+ * kvm_emulate_insn in the kernel's format, in the ASCII bytes b[start, end) (the ingest feed's
+ * hot path, and decodeEmulate's): "CSBASE:RIP:" read in place, then the rest (bytes, mode,
+ * failed), which traces repeat, from a cache.
+ */
+export function scanEmulate(b: Uint8Array, start: number, end: number): Decoded<EmulateLine> {
+  const c1 = hexEnd(b, start, end);
+  const c2 = c1 < end && b[c1] === 58 ? hexEnd(b, c1 + 1, end) : -1;
+  if (c1 === start || c2 <= c1 + 1 || c2 >= end || b[c2] !== 58 || end - c2 > EMULATE_TAIL_MAX) return { error: EMULATE_EXPECTED };
+  const tail = Buffer.from(b.buffer, b.byteOffset + c2 + 1, end - c2 - 1).toString('latin1');
+  let t = emulateTails.get(tail);
+  if (t === undefined) {
+    const m = EMULATE_TAIL.exec(tail);
+    if (!m) return { error: EMULATE_EXPECTED };
+    t = { bytes: hexBytes(m[1]!), mode: m[2] as EmulateLine['mode'] & string, failed: m[3] !== undefined };
+    if (emulateTails.size < 65536) emulateTails.set(tail, t);
+  }
+  return { rip: hexValue(b, c1 + 1, c2), bytes: t.bytes, mode: t.mode, failed: t.failed };
+}
+
 export function decodeEmulate(payload: string, shape: 'kernel' | 'plugin' | 'raw'): Decoded<EmulateLine> {
   if (shape === 'raw') return decodeRawEmulate(payload);
   if (shape === 'kernel') {
-    // "CSBASE:RIP:" by hand, then the rest (bytes, mode, failed), which traces repeat, from a cache.
     const bytes = asciiBytes(payload);
-    const c1 = bytes ? hexEnd(bytes, 0, bytes.length) : 0;
-    const c2 = bytes && bytes[c1] === 58 ? hexEnd(bytes, c1 + 1, bytes.length) : -1;
-    if (bytes && c1 > 0 && c2 > c1 + 1 && bytes[c2] === 58) {
-      const tail = payload.slice(c2 + 1);
-      let t = emulateTails.get(tail);
-      if (t === undefined) {
-        const m = EMULATE_TAIL.exec(tail);
-        if (m) {
-          t = { bytes: hexBytes(m[1]!), mode: m[2] as EmulateLine['mode'] & string, failed: m[3] !== undefined };
-          if (emulateTails.size < 65536) emulateTails.set(tail, t);
-        }
-      }
-      if (t !== undefined) return { rip: hexValue(bytes, c1 + 1, c2), bytes: t.bytes, mode: t.mode, failed: t.failed };
-    }
-    return { error: 'kvm_emulate_insn: "CSBASE:RIP:BYTES (MODE)[ failed]"' };
+    return bytes ? scanEmulate(bytes, 0, bytes.length) : { error: EMULATE_EXPECTED };
   }
   const m = EMULATE_PLUGIN.exec(payload);
   if (!m) return { error: 'kvm_emulate_insn (plugin): "CSBASE:RIP: INSN[ FAIL]"' };
@@ -300,7 +309,7 @@ function hexEnd(b: Uint8Array, a: number, end: number): number {
 
 /** Hex digits b[a, z) (at most 16) as a number, as Number.parseInt reads them (exact to 2^53). */
 function hexValue(b: Uint8Array, a: number, z: number): number {
-  if (z - a > 16) return Number.parseInt(String.fromCharCode(...b.subarray(a, z)), 16);
+  if (z - a > 16) return Number.parseInt(Buffer.from(b.buffer, b.byteOffset + a, z - a).toString('latin1'), 16); // a hostile run may be a MiB long
   return z - a > 8 ? hex32(b, a, z - 8) * 2 ** 32 + hex32(b, z - 8, z) : hex32(b, a, z);
 }
 

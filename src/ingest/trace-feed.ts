@@ -11,7 +11,7 @@ import { openInput } from '../io/input-file.js';
 import { type LineChunk, lineChunks } from '../io/lines.js';
 import { FORMATS, type FormatName, PAGE_TRACKING_EVENTS, detectFormat } from './formats/registry.js';
 import { newHeaderScan, scanTracefsHeader } from './formats/tracefs.js';
-import { decodeEmulate, isError, newWalkScan, scanPagingElement, scanWalk } from './payloads.js';
+import { isError, newWalkScan, scanEmulate, scanPagingElement, scanWalk } from './payloads.js';
 import { storeWidth } from './insn.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -163,7 +163,7 @@ export async function* traceFeed(input: string, forced?: FormatName, scanning = 
 
   const batchOf = (c: LineChunk): FeedBatch => {
     const format = FORMATS[formatName!];
-    const ascii = scanning && formatName === 'tracefs' && c.raw?.latin1 ? Buffer.from(c.raw.bytes.buffer, c.raw.bytes.byteOffset, c.raw.bytes.byteLength) : undefined;
+    const ascii = scanning && formatName === 'tracefs' && c.raw?.latin1 ? c.raw.bytes : undefined;
     const ints = new Int32Array(c.count * STRIDE);
     const nums = new Float64Array(c.count * 2);
     const others = new Map<string, number>();
@@ -189,13 +189,14 @@ export async function* traceFeed(input: string, forced?: FormatName, scanning = 
         }
         if (id >= 0) {
           ints[at] = EntryKind.Scanned;
-          if (id === WALK && scanWalk(ascii, scan.payloadStart, z, walk)) ints[at] = EntryKind.Walk;
-          else if (id === ELEMENT && scanPagingElement(ascii, scan.payloadStart, z, walk)) ints[at] = EntryKind.Element;
-          ints[at + 11] = walk.high;
-          ints[at + 12] = walk.low;
-          ints[at + 13] = walk.small;
-          if (id === EMULATE) {
-            const insn = decodeEmulate(ascii.toString('latin1', scan.payloadStart, z), 'kernel');
+          // The hottest payloads are decoded here too (a line that does not decode stays Scanned: the full decoder words its error).
+          if ((id === WALK && scanWalk(ascii, scan.payloadStart, z, walk)) || (id === ELEMENT && scanPagingElement(ascii, scan.payloadStart, z, walk))) {
+            ints[at] = id === WALK ? EntryKind.Walk : EntryKind.Element;
+            ints[at + 11] = walk.high;
+            ints[at + 12] = walk.low;
+            ints[at + 13] = walk.small;
+          } else if (id === EMULATE) {
+            const insn = scanEmulate(ascii, scan.payloadStart, z);
             if (!isError(insn)) {
               ints[at] = EntryKind.Emulate;
               ints[at + 11] = insn.failed ? 1 : 0;

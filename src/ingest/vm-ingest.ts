@@ -108,8 +108,7 @@ export class VmIngest {
 
   /** Feeds one trace record; returns whether it was a page-tracking event this ingest used. */
   see(r: TraceRecord): boolean {
-    this.last = r;
-    this.lastAt = undefined;
+    this.enter(r);
     const e = r.event;
     if (e === 'kvm_mmu_pagetable_walk' || e === 'kvm_mmu_paging_element') return this.walkStep(r);
     this.closeEmulation(r.pid);
@@ -335,11 +334,16 @@ export class VmIngest {
    * storeWidth): what see() does with it, without decoding the payload again (the hot path).
    */
   emulated(r: TraceRecord, failed: boolean, width: number): void {
-    this.last = r;
-    this.lastAt = undefined;
+    this.enter(r);
     this.closeEmulation(r.pid);
     this.closeZapWindow();
     if (!failed) this.pending.set(r.pid, { record: r, width });
+  }
+
+  /** A record is the line seen last. */
+  private enter(r: TraceRecord): void {
+    this.last = r;
+    this.lastAt = undefined;
   }
 
   /**
@@ -354,21 +358,30 @@ export class VmIngest {
       this.lastAt.tsStart = tsStart;
       this.lastAt.tsEnd = tsEnd;
     } else this.lastAt = { text, line, tsStart, tsEnd };
+    if (walk) this.walked(pid, low, small);
+    else this.element(pid, { pte: { high, low }, level: small });
+  }
+
+  /** The emulator's data walk (the W bit of pferr) starts: its gva's low 32 bits are the offset the last level keeps. */
+  private walked(pid: number, addrLow: number, pferr: number): void {
     const p = this.pending.get(pid);
-    if (walk) {
-      if (p && (small & PFERR_WRITE) !== 0) p.walk = { addrLow: low };
-    } else if (p?.walk) p.walk.last = { pte: { high, low }, level: small };
+    if (p && (pferr & PFERR_WRITE) !== 0) p.walk = { addrLow };
+  }
+
+  /** A level of that walk: the last one seen gives the gpa. */
+  private element(pid: number, el: PagingElementLine): void {
+    const p = this.pending.get(pid);
+    if (p?.walk) p.walk.last = el;
   }
 
   private walkStep(r: TraceRecord): boolean {
-    const p = this.pending.get(r.pid);
     if (r.event === 'kvm_mmu_pagetable_walk') {
       const w = decodeWalk(r.payload);
       if (isError(w)) {
         this.decodeError = w.error;
         return false;
       }
-      if (p && (w.pferr & PFERR_WRITE) !== 0) p.walk = { addrLow: w.addrLow };
+      this.walked(r.pid, w.addrLow, w.pferr);
       return true;
     }
     const el = decodePagingElement(r.payload);
@@ -376,7 +389,7 @@ export class VmIngest {
       this.decodeError = el.error;
       return false;
     }
-    if (p?.walk) p.walk.last = el;
+    this.element(r.pid, el);
     return true;
   }
 

@@ -11,16 +11,23 @@ export class HolderProjection {
   readonly bySlot = new Map<number, Map<number, Map<string, number>>>();
 
   onStep(e: TrackCountStep, slot: number, base: number): void {
+    const key = e.mode * 2 ** 32 + (e.gfn - base);
+    const users = this.usersOf(slot, key);
+    const n = (users.get(e.user) ?? 0) + e.delta;
+    if (n !== 0) users.set(e.user, n);
+    else {
+      users.delete(e.user);
+      if (users.size === 0) this.bySlot.get(slot)!.delete(key);
+    }
+  }
+
+  /** The users of (slot, key), made when first needed. */
+  private usersOf(slot: number, key: number): Map<string, number> {
     let perSlot = this.bySlot.get(slot);
     if (!perSlot) this.bySlot.set(slot, (perSlot = new Map()));
-    const key = e.mode * 2 ** 32 + (e.gfn - base);
     let users = perSlot.get(key);
     if (!users) perSlot.set(key, (users = new Map()));
-    const n = (users.get(e.user) ?? 0) + e.delta;
-    if (n === 0) {
-      users.delete(e.user);
-      if (users.size === 0) perSlot.delete(key);
-    } else users.set(e.user, n);
+    return users;
   }
 
   dropSlot(slot: number): void {
@@ -46,13 +53,6 @@ export class HolderProjection {
 
   load(rows: ReadonlyArray<readonly [number, number, number, string, number]>): void {
     this.bySlot.clear();
-    for (const [slot, mode, index, user, n] of rows) {
-      let perSlot = this.bySlot.get(slot);
-      if (!perSlot) this.bySlot.set(slot, (perSlot = new Map()));
-      const key = mode * 2 ** 32 + index;
-      let users = perSlot.get(key);
-      if (!users) perSlot.set(key, (users = new Map()));
-      users.set(user, n);
-    }
+    for (const [slot, mode, index, user, n] of rows) this.usersOf(slot, mode * 2 ** 32 + index).set(user, n);
   }
 }

@@ -124,7 +124,8 @@ export class SpteProjection {
   }
 }
 
-function decode(key: number, writable: boolean): Spte {
+/** The SPTE a key names (spteKey's inverse), with its writable bit. */
+export function decode(key: number, writable: boolean): Spte {
   return { as: Math.floor(key / 4) % 2, level: key % 4, gfn: Math.floor(key / 8), writable };
 }
 

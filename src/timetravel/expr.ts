@@ -8,7 +8,7 @@
  */
 import type { EventType, PageTrackEvent } from '../events/types.js';
 import { frameStart } from '../domain/gfn.js';
-import { spteKey } from '../projections/sptes.js';
+import { decode as decodeSpte, spteKey } from '../projections/sptes.js';
 import { getProfile } from '../domain/profile.js';
 import { PageTrackState } from '../projections/state.js';
 import type { TimeMachine } from './time-machine.js';
@@ -296,9 +296,7 @@ class WritableTracked implements Incremental {
   }
 
   private decide(s: PageTrackState, key: number): void {
-    const as = Math.floor(key / 4) % 2;
-    const level = key % 4;
-    const gfn = Math.floor(key / 8);
+    const { as, level, gfn } = decodeSpte(key, true);
     const tracked = s.sptes.sptes.get(key) === true && (level === 1 ? slotCount(s, gfn, as) !== 0 : (this.nonzeroIn.get(key) ?? 0) > 0);
     if (tracked) this.counted.add(key);
     else this.counted.delete(key);
