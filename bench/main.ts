@@ -2,8 +2,8 @@
  * `npm run bench`: pagetrack side by side with what users would pick instead, on one
  * deterministic workload (workload.ts), then pagetrack's log, time travel and audit on its log,
  * and the realistic workloads. Every contestant and every log job runs in a process of its own.
- * `npm run bench -- --json` also writes bench/results/DATE.json; `npm run bench -- --only ingest` runs the ingest
- * section alone (with --json: bench/results/DATE-ingest.json).
+ * `npm run bench -- --json` also writes bench/results/DATE.json; `npm run bench -- --only SECTION` runs one
+ * section alone (ingest, cli; with --json: bench/results/DATE-SECTION.json).
  *
  * Sizes: PAGETRACK_BENCH_OPS (default 10 million operations), PAGETRACK_BENCH_LOG_EVENTS (the
  * log's size, default 10 million events), PAGETRACK_BENCH_RUNS (default 5), and
@@ -19,6 +19,7 @@ import type { ContestantReport, Timing } from './contestant.js';
 import { differs } from './peers/result.js';
 import { GUEST_PAGES, HOT_SET, SEED } from './workload.js';
 import { writeTrace } from './trace-gen.js';
+import { type CliTiming, cliBench } from './cli-bench.js';
 
 const sizes = {
   OPS: Number(process.env.PAGETRACK_BENCH_OPS ?? 10_000_000),
@@ -74,6 +75,22 @@ async function ingestBench() {
 }
 
 
+/** Section 7, also alone (`--only cli`): every time-travel command as a user runs it, on an indexed shadow-mmu log of LOG_EVENTS events. */
+async function cliSection() {
+  say(`time-travel commands on a ${LOG_EVENTS.toLocaleString('en-US')}-event shadow-mmu log`);
+  const dir = mkdtempSync(join(tmpdir(), 'pagetrack-bench-cli-'));
+  const log = join(dir, 'shadow-mmu.log.ndjson');
+  execFileSync(process.execPath, [join(dist, '..', 'src', 'cli', 'main.js'), 'simulate', 'shadow-mmu', '--events', String(LOG_EVENTS), '--out', log, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = await cliBench(log, 3);
+  rmSync(dir, { recursive: true, force: true });
+  const s = (t: CliTiming) => `${t.seconds.median.toFixed(2)} s${t.seconds.runs > 1 ? ` (${t.seconds.min.toFixed(2)}-${t.seconds.max.toFixed(2)}, ${t.seconds.runs} runs)` : ''}`;
+  console.log(`time-travel commands, whole processes, on an indexed ${r.log.events.toLocaleString('en-US')}-event shadow-mmu log; targets: within 2 s, a full pass within one audit`);
+  console.log(`  ${r.index.command.padEnd(58)} ${s(r.index)}`);
+  for (const t of r.interactive) console.log(`  ${t.command.padEnd(58)} ${s(t)}`);
+  for (const t of r.full) console.log(`  ${t.command.padEnd(58)} ${s(t)}`);
+  return r;
+}
+
 function child<T>(script: string, args: Array<string | number>, heapMiB = 4096): T {
   const out = execFileSync(process.execPath, [`--max-old-space-size=${heapMiB}`, '--max-semi-space-size=64', '--expose-gc', join(dist, script), ...args.map(String)], {
     encoding: 'utf8',
@@ -91,14 +108,16 @@ console.log(`workload: ${OPS.toLocaleString('en-US')} operations (35% track-add,
 // 1. The contestants, each in its own process; slow peers on the largest prefix they finish in about BUDGET s.
 const say = (s: string) => process.stderr.write(`  ... ${s}\n`);
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection };
 if (only !== undefined) {
-  if (only !== 'ingest') throw new Error(`--only: the sections run alone are: ingest (got ${only})`);
-  const ingest = await ingestBench();
+  const section = alone[only];
+  if (!section) throw new Error(`--only: the sections run alone are: ${Object.keys(alone).join(', ')} (got ${only})`);
+  const result = await section();
   if (json) {
     const date = new Date().toISOString().slice(0, 10);
-    const out = join(dist, '..', '..', 'bench', 'results', `${date}-ingest${process.env.PAGETRACK_BENCH_INGEST_LINES ? `-lines${INGEST_LINES}` : ''}.json`);
+    const out = join(dist, '..', '..', 'bench', 'results', `${date}-${only}${customSizes ? `-${Object.entries(sizes).map(([k, v]) => `${k.toLowerCase()}${v}`).join('-')}` : ''}.json`);
     mkdirSync(join(out, '..'), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ date, machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem() }, ingest }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ date, machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem() }, [only]: result }, null, 2)}\n`);
     console.log(`results: ${out}`);
   }
   process.exit(0);
@@ -219,6 +238,8 @@ for (const w of realistic) console.log(`  ${w.name.padEnd(14)} ${w.profile}  ${w
 // 6. Ingest: a synthetic host trace of INGEST_LINES lines (bench/trace-gen.ts), the feed alone and ingested end to end.
 const ig = await ingestBench();
 rmSync(tmp, { recursive: true, force: true });
+// 7. The time-travel commands as a user runs them (issue 15).
+const cli = await cliSection();
 
 if (json) {
   const date = new Date().toISOString().slice(0, 10);
@@ -239,6 +260,7 @@ if (json) {
         log: { events: log.events, ops: log.ops, write, read, readCpu, indexBuild: build, indexBuildCpu: buildCpu, seekMs: seek, stepBackMs: back, audit, index: t, sweep },
         realistic,
         ingest: ig,
+        cli,
       },
       null,
       2,

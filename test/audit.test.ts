@@ -21,7 +21,7 @@ function auditScript(script: Array<Record<string, unknown>>, profile = 'linux-4.
   return auditEvents(vm.log!.events, profile);
 }
 
-const brief = (fs: readonly Finding[]) => fs.map((f) => `${f.class} ${f.severity} e${f.event} c${f.command}${f.gfn !== undefined ? ` gfn=${f.gfn}` : ''}${f.user ? ` user=${f.user}` : ''}${f.node ? ` node=${f.node}` : ''}`);
+const brief = (fs: readonly Finding[]) => fs.map((f) => `${f.class} ${f.severity} e${f.position.event} c${f.position.command}${f.gfn !== undefined ? ` gfn=${f.gfn}` : ''}${f.user ? ` user=${f.user}` : ''}${f.node ? ` node=${f.node}` : ''}`);
 
 const SLOT = { op: 'memslot-create', as: 0, slot: 0, base: 0, npages: 0x1000 };
 
@@ -130,8 +130,8 @@ describe('pagetrack audit', () => {
     const j = JSON.parse(spawnSync(process.execPath, [BIN, 'audit', log, '--json'], { encoding: 'utf8' }).stdout);
     expect(j.findings.map((f: Finding) => f.class)).toEqual(['B1', 'B2', 'B3', 'B4', 'B4', 'B2', 'B3', 'B4', 'B4', 'B9']);
     const csv = spawnSync(process.execPath, [BIN, 'audit', log, '--csv'], { encoding: 'utf8' }).stdout.split('\n');
-    expect(csv[0]).toBe('class,severity,event,command,as,slot,gfn,user,node,message,trace_file,trace_line,trace_ts');
-    expect(csv[1]).toBe("B1,error,41,11,0,0,0x1234,vgpu0,,vgpu0 removed a unit of gfn 0x1234 it never added: it took another user's tracking (count now 0),,,");
+    expect(csv[0]).toBe('class,severity,event,command,as,slot,gfn,user,node,message,ref,trace_file,trace_line,trace_ts');
+    expect(csv[1]).toBe("B1,error,41,11,0,0,4660,vgpu0,,vgpu0 removed a unit of gfn 0x1234 it never added: it took another user's tracking (count now 0),docs/reference.md#B1,,,");
     const clean = join(ROOT, 'test', 'fixtures', 'v1-demo.log.ndjson');
     expect(spawnSync(process.execPath, [BIN, 'audit', clean, '--fail-on', 'error', '--quiet'], { encoding: 'utf8' }).status).toBe(1);
   });

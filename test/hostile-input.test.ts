@@ -154,11 +154,32 @@ describe('11.2 a forged or corrupted index is never used', () => {
     const log = demoCopy();
     await openIndex(log);
     const bytes = readFileSync(indexPathOf(log));
-    const index = deserialize(bytes.subarray(40)) as LogIndex;
-    const forged = { ...index, checkpoints: index.checkpoints.map((cp) => ({ ...cp, small: { ...cp.small, tallies: { ...cp.small.tallies, tlbFlushes: 999 } } })) };
-    writeFileSync(indexPathOf(log), Buffer.concat([bytes.subarray(0, 40), serialize(forged)]));
+    // The layout (saveIndex): magic (8), HMAC (32), head length (8), head, SPTE segments.
+    const headLength = Number(bytes.readBigUInt64LE(40));
+    const index = deserialize(bytes.subarray(48, 48 + headLength)) as LogIndex;
+    const forged = serialize({ ...index, checkpoints: index.checkpoints.map((cp) => ({ ...cp, small: { ...cp.small, tallies: { ...cp.small.tallies, tlbFlushes: 999 } } })) });
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(forged.length));
+    writeFileSync(indexPathOf(log), Buffer.concat([bytes.subarray(0, 40), length, forged, bytes.subarray(48 + headLength)]));
     expect(await loadIndex(log)).toEqual({ problem: "its signature does not hold: it was not written by this user's pagetrack, or it was changed since" });
     expect((await stateAt(log, 62)).tlbFlushes).toBe((await replayState(log)).tlbFlushes);
+  });
+
+  it('a changed SPTE segment (read only when its checkpoint is restored) is refused when used, and the index is dropped so the next run rebuilds it', async () => {
+    const log = demoCopy();
+    await openIndex(log, { interval: 5, chunkBytes: 256 }); // checkpoints every few events, c9 (e35, one SPTE) among them
+    const path = indexPathOf(log);
+    const bytes = readFileSync(path);
+    const headEnd = 48 + Number(bytes.readBigUInt64LE(40));
+    expect(bytes.length).toBeGreaterThan(headEnd);
+    for (let i = headEnd; i < bytes.length; i++) bytes.writeUInt8(bytes.readUInt8(i) ^ 0x40, i);
+    writeFileSync(path, bytes);
+    const first = spawnSync(process.execPath, [BIN, 'state', log, '--at', 'c9', '--interval', '5', '--json'], { encoding: 'utf8' });
+    expect([first.status, first.stderr.replace(/e\d+/, 'eN')]).toEqual([2, `pagetrack: the index ${path} was changed after it was opened (the SPTEs of its checkpoint at eN do not hold its signature); it was removed: run the command again to rebuild it\n`]);
+    expect(existsSync(path)).toBe(false);
+    const again = spawnSync(process.execPath, [BIN, 'state', log, '--at', 'c9', '--interval', '5', '--json'], { encoding: 'utf8' });
+    expect(again.status).toBe(0);
+    expect(JSON.parse(again.stdout).sptes).toEqual([{ as: 0, level: 3, gfn: 0, writable: false }]);
   });
 
   it('deserialising is bounded: an index claiming sizes it does not hold is refused before any allocation it names', async () => {

@@ -324,7 +324,7 @@ describe('every profile: host writability, zap-all, VM destruction', () => {
     const a = new Auditor('linux-4.19');
     for (const e of vm.log!.events) a.see(e);
     expect(a.finish().findings.filter((f) => f.class === 'B20')).toEqual([
-      { class: 'B20', severity: 'error', event: vm.log!.events.at(-1)!.seq, command: 3, node: 'gvt', message: 'the VM was destroyed with 1 external notifier(s) still registered (gvt): they stay linked into the freed VM' },
+      { class: 'B20', severity: 'error', position: { event: vm.log!.events.at(-1)!.seq, command: 3 }, node: 'gvt', message: 'the VM was destroyed with 1 external notifier(s) still registered (gvt): they stay linked into the freed VM', ref: 'docs/reference.md#B20' },
     ]);
   });
 });
@@ -372,10 +372,10 @@ describe('pagetrack compare and pagetrack profiles', () => {
     const j = JSON.parse(r.stdout);
     expect(j.profiles).toEqual(['linux-4.19', 'linux-5.7', 'linux-6.6']);
     expect(j.pairs[0].firstDivergence).toEqual({
-      cmd: 5,
+      command: 5,
       line: 5,
       op: 'memslot-move',
-      event: 3,
+      effect: 3,
       reference: { type: 'memslot-moved', as: 0, slot: 1, base: 0x4000, old: 0x2000, arrays: 'carried' },
       other: { type: 'memslot-moved', as: 0, slot: 1, base: 0x4000, old: 0x2000, arrays: 'fresh' },
     });
@@ -385,8 +385,8 @@ describe('pagetrack compare and pagetrack profiles', () => {
       { key: 'as0 slot 1: disallow_lpage L3 frame 0x0', reference: '2', other: '1' },
     ]);
     expect(j.pairs[1].outcomes).toEqual([
-      { cmd: 4, line: 4, op: 'track-add', reference: 'ok', other: 'ok 0' },
-      { cmd: 5, line: 5, op: 'memslot-move', reference: 'ok', other: 'ok -22' },
+      { command: 4, line: 4, op: 'track-add', reference: 'ok', other: 'ok 0' },
+      { command: 5, line: 5, op: 'memslot-move', reference: 'ok', other: 'ok -22' },
     ]);
   });
 

@@ -36,6 +36,7 @@ describe('state --at, step, diff (the demo log)', () => {
       'e48 (c12)  (undid 1 event)\n  - e49 c12 warn kind=lpage-negative fn=update_gfn_disallow_lpage_count as=0 slot=0 gfn=0x1234 level=3 index=0 value=-1\n',
     );
     const j = json('step', LOG, '--at', 'e10', '--count', '3');
+    expect(j.from).toEqual({ event: 10, command: 2 });
     expect(j.position).toEqual({ event: 13, command: 4 });
     expect(j.events.map((e: { seq: number }) => e.seq)).toEqual([11, 12, 13]);
   });
@@ -55,6 +56,7 @@ describe('state --at, step, diff (the demo log)', () => {
 
   it('diff lists counts, lpage frames, WARNs and balances that changed', () => {
     const d = json('diff', LOG, 'c9', 'c12');
+    expect([d.from, d.to]).toEqual([{ event: 35, command: 9 }, { event: 49, command: 12 }]);
     expect(d.counts).toEqual([[0, 0, 0x1234, 2, 0]]);
     expect(d.lpage).toEqual([
       [0, 0, 2, 0x1200, 2, -1],
@@ -71,9 +73,10 @@ describe('state --at, step, diff (the demo log)', () => {
 
 describe('history, why, bisect', () => {
   it('history: every event that touched the gfn, with its command', () => {
-    const h = json('history', LOG, '--gfn', '0x1234');
+    const { touches: h, ...head } = json('history', LOG, '--gfn', '0x1234');
+    expect(head).toEqual({ gfn: 0x1234, as: null, to: { event: 62, command: 14 } });
     expect(h).toHaveLength(38);
-    expect(h[0]).toMatchObject({ event: { seq: 4, type: 'memslot-created' }, command: { op: 'memslot-create' } });
+    expect(h[0]).toMatchObject({ position: { event: 4, command: 1 }, event: { seq: 4, type: 'memslot-created' }, command: { op: 'memslot-create' } });
     expect(h.find((t: { event: { type: string } }) => t.event.type === 'sp-created')).toMatchObject({ event: { seq: 32 }, command: { op: 'sp-create', level: 2 } });
     expect(run('history', LOG, '--gfn', '0x999999').stderr).toBe(`pagetrack: no event of ${LOG} up to e62 touches gfn 0x999999: no memslot ever held it\n`);
   });
@@ -81,6 +84,7 @@ describe('history, why, bisect', () => {
   it('why: unmatched adds by user; a remove that took another user unit; refused steps', () => {
     const at9 = json('why', LOG, '--gfn', '0x1234', '--at', 'c9');
     expect(at9.count).toBe(2);
+    expect(at9.position).toEqual({ event: 35, command: 9 });
     expect(at9.adds.map((t: { event: { user: string; seq: number } }) => [t.event.user, t.event.seq])).toEqual([
       ['vgpu0', 19],
       ['kvm-mmu', 33],
@@ -206,7 +210,7 @@ describe('pagetrack debug', () => {
     expect(lines[0]!.event).toMatchObject({ seq: 35, cmd: 9, type: 'lpage-step' });
     expect(lines[1]!.gfn).toEqual({ gfn: 0x1234, as: 0, slot: 0, count: 2, lpage: { 2: 2, 3: 2 }, spte: { as: 0, level: 3, gfn: 0, writable: false } });
     expect((lines[1]!.why as { explanation: string[] }).explanation[0]).toBe('gfn 0x1234 (address space 0, slot 0) after e35: count 2 — tracked.');
-    expect(lines[4]!.marks).toEqual({ a: 36 });
+    expect(lines[4]!.marks).toEqual({ a: { event: 36, command: 10 } });
     expect(lines[5]!.error).toBe("unknown command 'bogus'; 'help' lists commands");
     expect(String(lines[6]!.error)).toMatch(/^unknown event type 'nope'/);
   });

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Auditor } from '../src/audit/auditor.js';
 import { PageTrackVm } from '../src/domain/vm.js';
 import { INJECTABLE, WORKLOADS } from '../src/workloads/index.js';
+import { WORKLOAD_NAMES } from '../src/workloads/catalog.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'pagetrack.js');
@@ -41,8 +42,12 @@ describe.each(WORKLOADS.map((w) => w.name))('workload %s', (name) => {
   it.each([...INJECTABLE])('--inject %s is found with the right class where it was put', (bug) => {
     const { r, report } = simulate(name, bug, 20_000);
     expect(r.injected?.bug).toBe(bug);
-    expect(report.findings.filter((f) => f.command === r.injected!.cmd).map((f) => `${f.class}:${f.severity}`)).toEqual(EXPECTED[bug]);
+    expect(report.findings.filter((f) => f.position.command === r.injected!.cmd).map((f) => `${f.class}:${f.severity}`)).toEqual(EXPECTED[bug]);
   });
+});
+
+it('the catalog the CLI lists at start-up names exactly the workloads', () => {
+  expect(WORKLOADS.map((w) => w.name)).toEqual([...WORKLOAD_NAMES]);
 });
 
 describe('pagetrack simulate', () => {

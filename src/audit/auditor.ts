@@ -10,6 +10,8 @@ import { hex } from '../domain/gfn.js';
 import { type KernelProfile, getProfile, warnKinds } from '../domain/profile.js';
 import type { PageTrackEvent } from '../events/types.js';
 import { PageTrackState } from '../projections/state.js';
+import type { LogPoint } from '../timetravel/position.js';
+import { type ArrayInfo, type Checkpoint, captureWhole, restoreWhole } from '../timetravel/checkpoint.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'error'];
@@ -31,18 +33,22 @@ export function auditClasses(p: KernelProfile): BugClass[] {
   return out;
 }
 
+/** Where a bug class is explained, relative to the project's root (README links it). */
+export const referenceOf = (c: BugClass): string => `docs/reference.md#${c}`;
+
 export interface Finding {
   readonly class: BugClass;
   readonly severity: Severity;
   /** Where it started. */
-  readonly event: number;
-  readonly command: number;
+  readonly position: LogPoint;
   readonly as?: number;
   readonly slot?: number;
   readonly gfn?: number;
   readonly user?: string;
   readonly node?: string;
   readonly message: string;
+  /** The class's entry in the project's reference (docs/reference.md). */
+  readonly ref: string;
   /** For ingested logs: the trace line of the command where it started. */
   readonly trace?: { readonly file?: string; readonly line?: number; readonly ts?: string };
 }
@@ -51,8 +57,8 @@ export interface AuditSummary {
   readonly profile: string;
   readonly events: number;
   readonly commands: number;
-  /** [event, gfns with a nonzero count] samples over the log. */
-  readonly trackedOverTime: ReadonlyArray<readonly [number, number]>;
+  /** Samples over the log: gfns with a nonzero count after a point. */
+  readonly trackedOverTime: ReadonlyArray<{ readonly position: LogPoint; readonly tracked: number }>;
   readonly trackedAtEnd: number;
   readonly balances: Readonly<Record<string, number>>;
   readonly writes: Readonly<Record<string, number>>;
@@ -67,6 +73,13 @@ export interface AuditSummary {
   readonly findingsByClass: Readonly<Record<string, number>>;
   /** The classes this profile can show (auditClasses). */
   readonly classes: readonly BugClass[];
+}
+
+/** An Auditor's state (Auditor.save): its own fields and its model's state as one whole checkpoint. */
+export interface AuditorSaved {
+  readonly profile: string;
+  readonly fields: Record<string, unknown>;
+  readonly state: { checkpoint: Checkpoint; arrays: ArrayInfo[] } | undefined;
 }
 
 export interface AuditReport {
@@ -104,7 +117,7 @@ export class Auditor {
   private readonly warnedLate = new Set<string>();
   private readonly flushedExternal = new Set<string>();
   private tracked = 0;
-  private readonly series: Array<[number, number]> = [];
+  private readonly series: Array<{ position: LogPoint; tracked: number }> = [];
   private blindTracked = 0;
   private last: PageTrackEvent | undefined;
   private pendingNotify: { seq: number; cmd: number; as: number; gpa: number; nodes: string[] } | undefined;
@@ -113,6 +126,27 @@ export class Auditor {
 
   constructor(private readonly profileName: string) {
     this.profile = getProfile(profileName);
+  }
+
+  /**
+   * Everything this auditor knows, as structured-clonable data (`audit --checkpoint`): take it
+   * before `finish`, which closes the last command's checks.
+   */
+  save(at: { offset: number; line: number; prevHash: string }): AuditorSaved {
+    const { state, lastUnits: _cache, profile: _p, ...fields } = this as unknown as Record<string, unknown> & { state: PageTrackState | undefined };
+    return {
+      profile: this.profileName,
+      fields,
+      state: state ? captureWhole(state, { seq: this.last?.seq ?? 0, cmd: this.last?.cmd ?? 0, ...at }) : undefined,
+    };
+  }
+
+  /** An auditor that goes on where `save` left off. */
+  static load(saved: AuditorSaved): Auditor {
+    const a = new Auditor(saved.profile);
+    Object.assign(a, saved.fields);
+    if (saved.state) a.state = restoreWhole(new PageTrackState(a.profile), saved.state, a.profile.trackModes.length);
+    return a;
   }
 
   /**
@@ -129,8 +163,9 @@ export class Auditor {
   /** The trace source of the command being audited (ingested logs). */
   private source: Finding['trace'];
 
-  private add(f: Finding): void {
-    this.findings.push(this.source ? { ...f, trace: this.source } : f);
+  private add(f: Omit<Finding, 'ref'>): void {
+    const ref = referenceOf(f.class);
+    this.findings.push(this.source ? { ...f, ref, trace: this.source } : { ...f, ref });
   }
 
   see(e: PageTrackEvent): void {
@@ -145,13 +180,13 @@ export class Auditor {
         const idx = e.gfn - slot.base;
         const mine = units.get(idx) ?? 0;
         if (e.delta < 0 && mine <= 0) {
-          if (this.keep('B1', 'error')) this.add({ class: 'B1', severity: 'error', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
+          if (this.keep('B1', 'error')) this.add({ class: 'B1', severity: 'error', position: { event: e.seq, command: e.cmd }, as: e.as, slot: e.slot, gfn: e.gfn, user: e.user, message: `${e.user} removed a unit of gfn ${hex(e.gfn)} it never added: it took another user's tracking (count now ${e.count})` });
         }
         units.set(idx, mine + e.delta);
         if (e.user === KVM_MMU_USER) this.bump(this.kvmUnits, gfnKey(e.as, e.gfn), e.delta);
         else if (e.delta > 0 && !s.notifiers.has(e.user) && !this.warnedLate.has(e.user)) {
           this.warnedLate.add(e.user);
-          if (this.keep('B11', 'warning')) this.add({ class: 'B11', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
+          if (this.keep('B11', 'warning')) this.add({ class: 'B11', severity: 'warning', position: { event: e.seq, command: e.cmd }, as: e.as, gfn: e.gfn, user: e.user, message: `${e.user} tracks gfn ${hex(e.gfn)} before registering a notifier '${e.user}': writes are emulated but nobody consumes them (late registration)` });
         }
         const before = slot.track[e.mode]![e.gfn - slot.base]!;
         if (before === 0 && e.count !== 0) {
@@ -167,20 +202,20 @@ export class Auditor {
       case 'warn':
         if (e.kind === 'gfn-track-overflow' || e.kind === 'gfn-track-underflow') {
           const what = e.kind === 'gfn-track-overflow' ? 'an add at 65535' : 'a remove at count 0';
-          if (this.keep('B2', 'error')) this.add({ class: 'B2', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
-          if (this.keep('B3', 'warning')) this.add({ class: 'B3', severity: 'warning', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
+          if (this.keep('B2', 'error')) this.add({ class: 'B2', severity: 'error', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
+          if (this.keep('B3', 'warning')) this.add({ class: 'B3', severity: 'warning', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
         } else if (e.kind === 'lpage-negative' || e.kind === 'lpage-mixed-flag-flip') {
           const how = e.kind === 'lpage-negative' ? `went negative (${e.value})` : `flipped KVM_LPAGE_MIXED_FLAG (now ${e.value})`;
-          if (this.keep('B4', 'error')) this.add({ class: 'B4', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} ${how}: huge pages may map over tracked gfns` });
+          if (this.keep('B4', 'error')) this.add({ class: 'B4', severity: 'error', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, message: `disallow_lpage of the level-${e.level} frame holding gfn ${hex(e.gfn!)} ${how}: huge pages may map over tracked gfns` });
         } else if (e.kind === 'write-tracking-disabled' || e.kind === 'kvm-bug') {
           const what = e.kind === 'kvm-bug' ? 'KVM_BUG_ON: the VM is dead, every later ioctl fails with -EIO' : 'WARN and nothing done';
-          if (this.keep('B17', 'error')) this.add({ class: 'B17', severity: 'error', event: e.seq, command: e.cmd, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${e.user} changed tracking of gfn ${hex(e.gfn!)} while write tracking was not enabled (${what})` });
+          if (this.keep('B17', 'error')) this.add({ class: 'B17', severity: 'error', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${e.user} changed tracking of gfn ${hex(e.gfn!)} while write tracking was not enabled (${what})` });
         }
         break;
       case 'vm-destroyed':
         if (e.registered > 0 && !this.profile.registerPinsVm) {
           const nodes = s.notifiers.nodes.join(', ');
-          if (this.keep('B20', 'error')) this.add({ class: 'B20', severity: 'error', event: e.seq, command: e.cmd, node: nodes, message: `the VM was destroyed with ${e.registered} external notifier(s) still registered (${nodes}): they stay linked into the freed VM` });
+          if (this.keep('B20', 'error')) this.add({ class: 'B20', severity: 'error', position: { event: e.seq, command: e.cmd }, node: nodes, message: `the VM was destroyed with ${e.registered} external notifier(s) still registered (${nodes}): they stay linked into the freed VM` });
         }
         break;
       case 'spte-installed':
@@ -205,20 +240,20 @@ export class Auditor {
         this.bump(this.gfnEvents, gfnKey(e.as, gfn), 1);
         if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
           this.blindTracked++;
-          if (this.keep('B10', 'info')) this.add({ class: 'B10', severity: 'info', event: e.seq, command: e.cmd, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
+          if (this.keep('B10', 'info')) this.add({ class: 'B10', severity: 'info', position: { event: e.seq, command: e.cmd }, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
         }
         if (e.outcome === 'emulated') this.pendingNotify = { seq: e.seq, cmd: e.cmd, as: e.as, gpa: e.gpa, nodes: [] };
         break;
       }
       case 'notification':
         if (!s.notifiers.has(e.node)) {
-          if (this.keep('B11', 'error')) this.add({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
+          if (this.keep('B11', 'error')) this.add({ class: 'B11', severity: 'error', position: { event: e.seq, command: e.cmd }, node: e.node, gfn: Math.floor(e.gpa / 4096), message: `notifier '${e.node}' was called while not registered` });
         }
         if (this.pendingNotify && this.pendingNotify.gpa === e.gpa) this.pendingNotify.nodes.push(e.node);
         break;
       case 'notifier-unregistered': {
         const units = this.unitsOf(e.node);
-        if (units > 0) if (this.keep('B11', 'error')) this.add({ class: 'B11', severity: 'error', event: e.seq, command: e.cmd, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
+        if (units > 0) if (this.keep('B11', 'error')) this.add({ class: 'B11', severity: 'error', position: { event: e.seq, command: e.cmd }, node: e.node, user: e.node, message: `'${e.node}' unregistered while still holding ${units} tracking unit(s): they leak (permanent write-protection and huge-page disallow)` });
         break;
       }
       case 'slot-flush-notified':
@@ -226,7 +261,7 @@ export class Auditor {
         break;
       case 'memslot-change-failed':
         if (this.flushedExternal.has(`${e.cmd}|${e.as}|${e.slot}`)) {
-          if (this.keep('B15', 'warning')) this.add({ class: 'B15', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
+          if (this.keep('B15', 'warning')) this.add({ class: 'B15', severity: 'warning', position: { event: e.seq, command: e.cmd }, as: e.as, slot: e.slot, message: `track_flush_slot told external nodes to drop slot ${e.slot}, then the ${e.op} failed: the slot survives, and tracking its users dropped is gone` });
         }
         break;
       case 'memslot-deleted':
@@ -253,11 +288,11 @@ export class Auditor {
             // 6.6+ frees the counts with the slot and tells every node (track_remove_region): expected, not a leak.
             const sev: Severity = this.profile.removeRegionOnDelete ? 'info' : 'error';
             const tail = this.profile.removeRegionOnDelete ? '; they are freed with the slot and every node is sent track_remove_region' : '';
-            if (this.keep('B13', sev)) this.add({ class: 'B13', severity: sev, event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})${tail}` });
+            if (this.keep('B13', sev)) this.add({ class: 'B13', severity: sev, position: { event: e.seq, command: e.cmd }, as: e.as, slot: e.slot, message: `${gfns} gfn(s) of slot ${e.slot} were still tracked when it was deleted (units: ${who})${tail}` });
           } else if (e.arrays === 'carried') {
-            if (this.keep('B14', 'info')) this.add({ class: 'B14', severity: 'info', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
+            if (this.keep('B14', 'info')) this.add({ class: 'B14', severity: 'info', position: { event: e.seq, command: e.cmd }, as: e.as, slot: e.slot, message: `the counts of ${gfns} gfn(s) moved with slot ${e.slot} to base ${hex(e.base)} (units: ${who})` });
           } else if (this.keep('B14', 'warning')) {
-            this.add({ class: 'B14', severity: 'warning', event: e.seq, command: e.cmd, as: e.as, slot: e.slot, message: `the MOVE of slot ${e.slot} to base ${hex(e.base)} dropped the counts of ${gfns} gfn(s): their users lose write protection (units: ${who})` });
+            this.add({ class: 'B14', severity: 'warning', position: { event: e.seq, command: e.cmd }, as: e.as, slot: e.slot, message: `the MOVE of slot ${e.slot} to base ${hex(e.base)} dropped the counts of ${gfns} gfn(s): their users lose write protection (units: ${who})` });
           }
         }
         if (e.type === 'memslot-deleted' || (e.type === 'memslot-moved' && e.arrays === 'fresh')) {
@@ -277,7 +312,7 @@ export class Auditor {
 
   /** Records the number of tracked gfns now, for the summary's series (the caller paces it). */
   sample(): void {
-    if (this.last && this.series.at(-1)?.[0] !== this.last.seq) this.series.push([this.last.seq, this.tracked]);
+    if (this.last && this.series.at(-1)?.position.event !== this.last.seq) this.series.push({ position: { event: this.last.seq, command: this.last.cmd }, tracked: this.tracked });
   }
 
   finish(): AuditReport {
@@ -339,7 +374,7 @@ export class Auditor {
   }
 
   /** B5 and B7 for a new mapping. */
-  private checkMapping(s: PageTrackState, as: number, level: number, gfn: number, writable: boolean, at: { event: number; command: number }): void {
+  private checkMapping(s: PageTrackState, as: number, level: number, gfn: number, writable: boolean, at: LogPoint): void {
     const slot = s.memslots.find(as, gfn);
     if (!slot) return;
     const frames = level === 2 ? this.tracked2M : level === 3 ? this.tracked1G : undefined;
@@ -349,7 +384,7 @@ export class Auditor {
       const t = slot.track[0]!;
       for (let g = Math.max(gfn, slot.base); g < Math.min(gfn + span, slot.base + slot.npages); g++) {
         if (t[g - slot.base] !== 0) {
-          if (this.keep('B5', 'error')) this.add({ class: 'B5', severity: 'error', ...at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
+          if (this.keep('B5', 'error')) this.add({ class: 'B5', severity: 'error', position: at, as, slot: slot.id, gfn: g, message: `a writable level-${level} SPTE maps tracked gfn ${hex(g)} (count ${t[g - slot.base]}): guest writes to it are not intercepted` });
           break;
         }
       }
@@ -358,7 +393,7 @@ export class Auditor {
       const span = 512 ** (l - 1);
       const v = slot.lpage[l - 2]![Math.floor(gfn / span) - Math.floor(slot.base / span)] ?? 0;
       if (v > 0) {
-        if (this.keep('B7', 'error')) this.add({ class: 'B7', severity: 'error', ...at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
+        if (this.keep('B7', 'error')) this.add({ class: 'B7', severity: 'error', position: at, as, slot: slot.id, gfn, message: `a level-${level} SPTE was installed over a frame whose level-${l} disallow_lpage is ${v}` });
         break;
       }
     }
@@ -372,7 +407,7 @@ export class Auditor {
       if (sps !== units) {
         const as = k % 2;
         const gfn = Math.floor(k / 2);
-        if (this.keep('B9', 'error')) this.add({ class: 'B9', severity: 'error', event: last.seq, command: last.cmd, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
+        if (this.keep('B9', 'error')) this.add({ class: 'B9', severity: 'error', position: { event: last.seq, command: last.cmd }, as, gfn, user: KVM_MMU_USER, message: `KVM's accounting of gfn ${hex(gfn)} is off: ${sps} live non-leaf shadow page(s) but ${units} kvm-mmu unit(s) in the count` });
         this.spUnits.set(k, units); // report each drift once
       }
     }
@@ -386,7 +421,7 @@ export class Auditor {
     if (!p || !this.state) return;
     const missed = this.state.notifiers.nodes.filter((n) => !p.nodes.includes(n));
     if (missed.length) {
-      if (this.keep('B10', 'error')) this.add({ class: 'B10', severity: 'error', event: p.seq, command: p.cmd, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
+      if (this.keep('B10', 'error')) this.add({ class: 'B10', severity: 'error', position: { event: p.seq, command: p.cmd }, as: p.as, gfn: Math.floor(p.gpa / 4096), node: missed.join(','), message: `an emulated write reached ${p.nodes.length} node(s) but not ${missed.join(', ')}` });
     }
   }
 

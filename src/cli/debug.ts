@@ -13,7 +13,8 @@ import { whyTracked } from '../timetravel/history.js';
 import { parsePosition } from '../timetravel/position.js';
 import type { TimeMachine } from '../timetravel/time-machine.js';
 import { formatStateView } from './state-view.js';
-import { explainWhy, formatDiff, formatEvent, formatWhy } from './format-events.js';
+import { formatDiff, formatEvent, formatWhy } from './format-events.js';
+import { whyJson } from './json-output.js';
 import { openMachine, parseGfn, parseInt10 } from './timetravel-commands.js';
 
 const HELP = `commands (P is a position: e<N>, c<K>, start, end):
@@ -169,22 +170,22 @@ export async function runDebugSession(tm: TimeMachine, input: NodeJS.ReadableStr
           const w = await whyTracked(tm, g, as, at);
           answer(
             () => `gfn ${hex(g)} (as ${as}, slot ${slot.id}): count ${slot.track[0]![g - slot.base]}, disallow_lpage 2M ${l2} 1G ${l3}, SPTE ${spte ? `level ${spte.level} ${spte.writable ? 'writable' : 'read-only'}` : 'none'}\n${formatWhy(w)}`,
-            () => ({ gfn: { gfn: g, as, slot: slot.id, count: slot.track[0]![g - slot.base], lpage: { 2: l2, 3: l3 }, spte: spte ?? null }, why: { explanation: explainWhy(w), ...w } }),
+            () => ({ gfn: { gfn: g, as, slot: slot.id, count: slot.track[0]![g - slot.base], lpage: { 2: l2, 3: l3 }, spte: spte ?? null }, why: whyJson(w) }),
           );
           break;
         }
         case 'mark':
           if (!args[0]) throw new Error('mark needs a name');
-          marks.set(args[0], copyState(tm.state, tm.seq));
+          marks.set(args[0], copyState(tm.state, tm.point));
           answer(() => `marked ${args[0]} at ${here()}`, () => ({ marked: args[0] }));
           break;
         case 'marks':
-          answer(() => (marks.size ? [...marks].map(([k, p]) => `${k} e${p.seq}`).join('\n') : 'no bookmarks'), () => ({ marks: Object.fromEntries([...marks].map(([k, p]) => [k, p.seq])) }));
+          answer(() => (marks.size ? [...marks].map(([k, p]) => `${k} e${p.at.event}`).join('\n') : 'no bookmarks'), () => ({ marks: Object.fromEntries([...marks].map(([k, p]) => [k, p.at])) }));
           break;
         case 'diff': {
           const m = args[0] ? marks.get(args[0]) : undefined;
           if (!m) throw new Error(args[0] ? `no bookmark '${args[0]}' (marks: ${[...marks.keys()].join(', ') || 'none'})` : 'diff needs a bookmark name');
-          const d = diffStates(m, copyState(tm.state, tm.seq));
+          const d = diffStates(m, copyState(tm.state, tm.point));
           answer(() => formatDiff(d), () => ({ diff: d }));
           break;
         }

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { ProfileError } from '../domain/profile.js';
+import { CheckpointError } from '../audit/audit-checkpoint.js';
 import { InputError, fsErrorMessage, isFsError } from '../io/input-file.js';
 import { LogError } from '../log/format.js';
 import { ExprError } from '../timetravel/expr.js';
@@ -26,7 +27,8 @@ export function describeError(err: unknown): { message: string; code: number } {
     err instanceof PositionError ||
     err instanceof FilterError ||
     err instanceof ProfileError ||
-    err instanceof InvalidArgumentError
+    err instanceof InvalidArgumentError ||
+    err instanceof CheckpointError
   ) {
     return { message: err.message, code: EXIT_BAD_INPUT };
   }

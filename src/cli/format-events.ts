@@ -36,7 +36,7 @@ const userOf = (t: Touch): string => ('user' in t.event && typeof t.event.user =
 
 /** The explanation `why` prints first: who holds the count, who took whose unit, what the kernel refused. */
 export function explainWhy(w: WhyTracked): string[] {
-  const out = [`gfn ${hex(w.gfn)} (address space ${w.as}${w.slot ? `, slot ${w.slot.id}` : ''}) after e${w.at}: count ${w.count} — ${w.count === 0 ? 'not tracked' : 'tracked'}.`];
+  const out = [`gfn ${hex(w.gfn)} (address space ${w.as}${w.slot ? `, slot ${w.slot.id}` : ''}) after e${w.position.event}: count ${w.count} — ${w.count === 0 ? 'not tracked' : 'tracked'}.`];
   const byUser = new Map<string, Touch[]>();
   for (const t of w.adds) byUser.set(userOf(t), [...(byUser.get(userOf(t)) ?? []), t]);
   for (const [user, ts] of byUser) {
@@ -72,7 +72,7 @@ export function formatWhy(w: WhyTracked): string {
 }
 
 export function formatDiff(d: StateDiff): string {
-  const out = [`from e${d.from} to e${d.to}`];
+  const out = [`from e${d.from.event} to e${d.to.event}`];
   const s = d.slots;
   if (s.added.length + s.removed.length + s.changed.length) out.push(`slots: +${s.added.join(',') || '-'} -${s.removed.join(',') || '-'} ~${s.changed.join(',') || '-'}`);
   out.push(`track counts changed: ${d.counts.length}`);

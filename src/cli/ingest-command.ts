@@ -5,8 +5,10 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { LINUX_6_9, profileForKernel } from '../domain/profile.js';
 import { asInputError } from '../io/input-file.js';
-import { FORMATS, type FormatName, type IngestReport, ingest } from '../ingest/ingest.js';
-import { LayoutError, parseLayout } from '../ingest/formats/memslot-layout.js';
+import type { IngestReport } from '../ingest/ingest.js';
+// The ingest (iced-x86) and the layout parser (zod) load only when the command runs: every other
+// command starts without them (README, Performance: "start-up").
+import { FORMATS, type FormatName } from '../ingest/formats/registry.js';
 import { UsageError } from './errors.js';
 import { progressBar } from './progress.js';
 import { type ProfileOpts, profileFrom } from './profile-options.js';
@@ -78,9 +80,10 @@ export function addIngestCommand(program: Command): void {
           throw asInputError(err, 'memslot layout', o.memslots);
         }
         try {
+          const { parseLayout } = await import('../ingest/formats/memslot-layout.js');
           layout = parseLayout(text, o.memslots);
         } catch (err) {
-          if (err instanceof LayoutError) throw new UsageError(err.message);
+          if (err instanceof (await import('../ingest/formats/memslot-layout.js')).LayoutError) throw new UsageError((err as Error).message);
           throw err;
         }
       }
@@ -88,6 +91,7 @@ export function addIngestCommand(program: Command): void {
       const bar = progressBar('ingest', { quiet: o.quiet });
       let r: IngestReport;
       try {
+        const { ingest } = await import('../ingest/ingest.js');
         r = await ingest({
           profile,
           input: trace,

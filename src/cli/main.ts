@@ -3,12 +3,11 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PROFILE, getProfile } from '../domain/profile.js';
 import { type ProfileOpts, profileFrom } from './profile-options.js';
-import { PageTrackVm } from '../domain/vm.js';
+import type { PageTrackVm } from '../domain/vm.js';
 import { LogError } from '../log/format.js';
 import { LogReader } from '../log/reader.js';
 import { LogWriter } from '../log/writer.js';
 import { snapshot } from '../projections/snapshot.js';
-import { runScriptFile } from '../script/run-script.js';
 import { formatResult } from './format.js';
 import { DEFAULT_ROWS, type StateView, formatStateView, narrow, parseGfnRange, parseTables } from './state-view.js';
 import { loadState, truncationNote } from './load.js';
@@ -22,6 +21,7 @@ import { addRecordCommand } from './record-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
+import { spoolStdin } from '../io/stdin-spool.js';
 import { parsePosition } from '../timetravel/position.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -40,7 +40,15 @@ const program = new Command()
   .description('An event-sourced model of KVM guest page tracking: run command scripts, verify logs, inspect the state at any event.')
   .version(version)
   // Bad arguments (a missing argument or option, an unknown command) exit 2 as every input error does; commander has printed the message.
-  .exitOverride();
+  .exitOverride()
+  // `-` for a log is standard input, wherever a command reads a log (issue 15): spooled to a
+  // private file first, since log commands read their log more than once.
+  .hook('preAction', async (_program, command) => {
+    const i = command.registeredArguments.findIndex((a) => a.name() === 'log');
+    if (i < 0 || command.processedArgs[i] !== '-') return;
+    if (command.name() === 'debug') throw new UsageError('debug reads its commands from standard input: give the log as a file');
+    command.processedArgs[i] = await spoolStdin();
+  });
 
 program
   .command('run')
@@ -56,6 +64,8 @@ program
   .action(async (script: string, opts: ProfileOpts & { log?: string; append?: boolean; quiet?: boolean; shadowPaging?: boolean; externalWriteTracking?: boolean }) => {
     // The script must be readable before any log is touched.
     if (script !== '-') await (await openInput(script, 'script', ['regular', 'fifo'])).fh.close();
+    // The model (rxjs) and the script schema (zod) load here, not at every command's start.
+    const [{ PageTrackVm }, { runScriptFile }] = await Promise.all([import('../domain/vm.js'), import('../script/run-script.js')]);
     let writer: LogWriter | null = null;
     let vm: PageTrackVm;
     if (opts.append) {
@@ -90,7 +100,7 @@ program
 program
   .command('state')
   .description('print the state at a position of a log (default: its end)')
-  .argument('<log>', 'event log')
+  .argument('<log>', 'event log, or - for standard input')
   .option('--json', 'print JSON (shape in the README)')
   .option('--at <P>', 'state at position P: e<N>, c<K>, start or end (through the index)')
   .option('--command <K>', 'state after command K (a plain replay)', nonNegativeInt('--command'))
@@ -128,7 +138,7 @@ program
 program
   .command('verify')
   .description("check a log's hash chain, sequence numbers and every event; print the head hash")
-  .argument('<log>', 'event log')
+  .argument('<log>', 'event log, or - for standard input')
   .option('--json', 'print the result as JSON')
   .option('--quiet', 'no progress bar')
   .action(async (log: string, opts: { json?: boolean; quiet?: boolean }) => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { type KernelProfile, PROFILES, getProfile, profileForKernel, warnKinds } from '../domain/profile.js';
 import { auditClasses } from '../audit/auditor.js';
-import { type CompareReport, compareProfiles } from '../compare/compare.js';
+import type { CompareReport } from '../compare/compare.js';
 import { openInput } from '../io/input-file.js';
 import { splitLines, tooLongReason } from '../io/lines.js';
 import { UsageError } from './errors.js';
@@ -40,11 +40,11 @@ export function formatCompare(r: CompareReport, limit = 50): string {
     out.push('', `${r.reference} vs ${p.profile}: ${p.commandsDiffering} command(s) with different events, ${p.outcomes.length} with a different outcome, ${p.state.length} state difference(s) at the end`);
     const d = p.firstDivergence;
     if (d) {
-      out.push(`first divergence: c${d.cmd} (line ${d.line}, ${d.op ?? '?'}), event ${d.event + 1} of its effects`);
+      out.push(`first divergence: c${d.command} (line ${d.line}, ${d.op ?? '?'}), event ${d.effect + 1} of its effects`);
       out.push(`  ${r.reference}: ${d.reference ? JSON.stringify(d.reference) : '(no event)'}`);
       out.push(`  ${p.profile}: ${d.other ? JSON.stringify(d.other) : '(no event)'}`);
     }
-    if (p.outcomes.length) out.push(table(['command', 'line', 'op', r.reference, p.profile], p.outcomes.slice(0, limit).map((o) => [`c${o.cmd}`, o.line, o.op ?? '?', o.reference, o.other])));
+    if (p.outcomes.length) out.push(table(['command', 'line', 'op', r.reference, p.profile], p.outcomes.slice(0, limit).map((o) => [`c${o.command}`, o.line, o.op ?? '?', o.reference, o.other])));
     if (p.outcomes.length > limit) out.push(`  (${p.outcomes.length - limit} more; --json lists all)`);
     if (p.state.length) out.push(table(['state at the end', r.reference, p.profile], p.state.slice(0, limit).map((s) => [s.key, s.reference ?? '-', s.other ?? '-'])));
     if (p.state.length > limit) out.push(`  (${p.state.length - limit} more; --json lists all)`);
@@ -95,6 +95,7 @@ export function addProfileCommands(program: Command): void {
       } finally {
         await fh.close();
       }
+      const { compareProfiles } = await import('../compare/compare.js');
       const r = compareProfiles(lines, profiles, { tdp: !o.shadowPaging, externalWriteTracking: o.externalWriteTracking === true, file: script });
       console.log(o.json ? JSON.stringify(r, null, 2) : formatCompare(r, Number.isSafeInteger(o.limit) && o.limit > 0 ? o.limit : 50));
       if (!r.same) process.exitCode = 1;

@@ -1,7 +1,6 @@
 /** `pagetrack record`: a VMM's page-tracking events from tracefs into a trace file (src/record). */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ingest } from '../ingest/ingest.js';
 import { DEFAULT_EVENTS, RecordError } from '../record/tracefs.js';
 import { record } from '../record/record.js';
 import { UsageError } from './errors.js';
@@ -53,6 +52,7 @@ export function addRecordCommand(program: Command): void {
       if (o.ingest) {
         const profile = profileFrom(o.kernel ? { kernel: o.kernel } : {}) ?? hostProfile();
         const base = r.out.replace(/(\.gz)?$/, '').replace(/(\.trace|\.txt)?$/, '');
+        const { ingest } = await import('../ingest/ingest.js');
         const report = await ingest({ profile, input: r.out, out: logPerVm(`${base}.log.ndjson`) });
         console.log(formatIngest(report));
         if (report.errorCount > 0 || report.findingCount > 0) process.exitCode = 1;

@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { PageTrackVm } from '../domain/vm.js';
 import { LogWriter } from '../log/writer.js';
-import { INJECTABLE, type InjectedBug, WORKLOADS, workloadProfile } from '../workloads/index.js';
+import type { InjectedBug } from '../workloads/driver.js';
+// The workloads and the model (rxjs) load when the command runs, not at every command's start.
+import { INJECTABLE, WORKLOAD_NAMES } from '../workloads/catalog.js';
 import { type ProfileOpts, profileFrom, withProfileOptions } from './profile-options.js';
 import { progressBar } from './progress.js';
 import { UsageError, parseInt10 } from './timetravel-commands.js';
@@ -12,7 +13,7 @@ export const defaultLogPath = (name: string) => `pagetrack-out/${name}.log.ndjso
 export function addSimulateCommand(program: Command): void {
   const cmd = program
     .command('simulate')
-    .description(`run a workload through the model and write its log: ${WORKLOADS.map((w) => w.name).join(', ')}`)
+    .description(`run a workload through the model and write its log: ${WORKLOAD_NAMES.join(', ')}`)
     .argument('[name]', 'workload', 'shadow-mmu')
     .option('--out <log>', 'where to write the log (default pagetrack-out/NAME.log.ndjson)')
     .option('--seed <N>', 'seed: the same seed gives the same log', parseInt10('--seed'), 1)
@@ -21,6 +22,7 @@ export function addSimulateCommand(program: Command): void {
     .option('--quiet', 'no progress bar');
   withProfileOptions(cmd, "default: the workload's own, see the README").action(
     async (name: string, o: ProfileOpts & { out?: string; seed: number; events: number; inject?: InjectedBug; quiet?: boolean }) => {
+      const [{ PageTrackVm }, { WORKLOADS, workloadProfile }] = await Promise.all([import('../domain/vm.js'), import('../workloads/index.js')]);
       const w = WORKLOADS.find((x) => x.name === name);
       if (!w) throw new UsageError(`unknown workload '${name}' (one of: ${WORKLOADS.map((x) => x.name).join(', ')})`);
       if (o.events < 1) throw new InvalidArgumentError('--events must be at least 1');

@@ -7,11 +7,12 @@ import { type EventFilter, checkFilter, isEmptyFilter } from '../timetravel/filt
 import { gfnHistory, whyTracked } from '../timetravel/history.js';
 import { parsePosition } from '../timetravel/position.js';
 import { TimeMachine } from '../timetravel/time-machine.js';
-import { explainWhy, formatDiff, formatEvent, formatTouches, formatWhy } from './format-events.js';
+import { formatDiff, formatEvent, formatTouches, formatWhy } from './format-events.js';
 import { progressBar } from './progress.js';
 import { truncationNote } from './load.js';
 
 import { UsageError } from './errors.js';
+import { touchJson, whyJson } from './json-output.js';
 export { UsageError };
 
 export function parseGfn(v: string): number {
@@ -98,7 +99,7 @@ export function addTimeTravelCommands(program: Command): void {
       program
         .command('step')
         .description('move from a position by events or commands, or to the next/previous event matching a filter')
-        .argument('<log>', 'event log')
+        .argument('<log>', 'event log, or - for standard input')
         .requiredOption('--at <P>', 'start position')
         .option('--back', 'step backwards')
         .addOption(new Option('--by <unit>', 'step unit').choices(['event', 'command']).default('event'))
@@ -108,7 +109,8 @@ export function addTimeTravelCommands(program: Command): void {
     const filter = filterFrom(o);
     const tm = await openMachine(log, o);
     await tm.seekTo(parsePosition(o.at));
-    const from = tm.seq;
+    const fromPoint = tm.point;
+    const from = fromPoint.event;
     if (!isEmptyFilter(filter)) {
       let hit: PageTrackEvent | undefined;
       for (let i = 0; i < o.count; i++) {
@@ -117,12 +119,12 @@ export function addTimeTravelCommands(program: Command): void {
         await tm.seek(o.back ? hit.seq - 1 : hit.seq);
       }
       if (!hit) {
-        console.log(o.json ? JSON.stringify({ found: false, position: { event: tm.seq, command: tm.cmd } }) : `no ${o.back ? 'earlier' : 'later'} event matches; still at ${where(tm)}`);
+        console.log(o.json ? JSON.stringify({ found: false, position: tm.point }) : `no ${o.back ? 'earlier' : 'later'} event matches; still at ${where(tm)}`);
         process.exitCode = 1;
         return;
       }
       // Forwards: stop just after the match; backwards: just before it, so stepping forward replays it.
-      console.log(o.json ? JSON.stringify({ found: true, position: { event: tm.seq, command: tm.cmd }, event: hit }) : `${where(tm)}  ${o.back ? 'before' : 'after'}: ${formatEvent(hit)}`);
+      console.log(o.json ? JSON.stringify({ found: true, position: tm.point, event: hit }) : `${where(tm)}  ${o.back ? 'before' : 'after'}: ${formatEvent(hit)}`);
       return;
     }
     if (o.by === 'command') await tm.stepCommands(o.back ? -o.count : o.count);
@@ -132,7 +134,7 @@ export function addTimeTravelCommands(program: Command): void {
     const crossed: PageTrackEvent[] = [];
     for await (const e of tm.events(lo, hi)) crossed.push(e);
     if (o.json) {
-      console.log(JSON.stringify({ from: { event: from }, position: { event: tm.seq, command: tm.cmd }, direction: o.back ? 'back' : 'forward', events: crossed }));
+      console.log(JSON.stringify({ from: fromPoint, position: tm.point, direction: o.back ? 'back' : 'forward', events: crossed }));
       return;
     }
     console.log(`${where(tm)}  (${o.back ? 'undid' : 'applied'} ${crossed.length} event${crossed.length === 1 ? '' : 's'})`);
@@ -144,7 +146,7 @@ export function addTimeTravelCommands(program: Command): void {
     program
       .command('diff')
       .description('what changed between two positions')
-      .argument('<log>', 'event log')
+      .argument('<log>', 'event log, or - for standard input')
       .argument('<a>', 'first position')
       .argument('<b>', 'second position'),
   ).action(async (log: string, a: string, b: string, o: IndexOpts & { json?: boolean }) => {
@@ -152,9 +154,9 @@ export function addTimeTravelCommands(program: Command): void {
     const pb = parsePosition(b);
     const tm = await openMachine(log, o);
     await tm.seekTo(pa);
-    const before = copyState(tm.state, tm.seq);
+    const before = copyState(tm.state, tm.point);
     await tm.seekTo(pb);
-    const d = diffStates(before, copyState(tm.state, tm.seq));
+    const d = diffStates(before, copyState(tm.state, tm.point));
     console.log(o.json ? JSON.stringify(d, null, 2) : formatDiff(d));
   });
 
@@ -162,7 +164,7 @@ export function addTimeTravelCommands(program: Command): void {
     program
       .command('history')
       .description('every event that touched a gfn, with the commands that caused them')
-      .argument('<log>', 'event log')
+      .argument('<log>', 'event log, or - for standard input')
       .requiredOption('--gfn <G>', 'the gfn', parseGfn)
       .option('--as <A>', 'only this address space', parseInt10('--as'))
       .option('--to <P>', 'up to this position'),
@@ -171,7 +173,7 @@ export function addTimeTravelCommands(program: Command): void {
     const to = o.to ? await tm.resolve(parsePosition(o.to)) : tm.total;
     const touches = await gfnHistory(tm, o.gfn, { ...(o.as !== undefined ? { as: o.as } : {}), to });
     if (touches.length === 0) throw new UsageError(`no event of ${log} up to e${to} touches gfn ${hex(o.gfn)}${o.as !== undefined ? ` in address space ${o.as}` : ''}: no memslot ever held it`);
-    if (o.json) console.log(JSON.stringify(touches, null, 2));
+    if (o.json) console.log(JSON.stringify({ gfn: o.gfn, as: o.as ?? null, to: await tm.pointAt(to), touches: touches.map(touchJson) }, null, 2));
     else {
       console.log(`gfn ${hex(o.gfn)}: ${touches.length} events up to e${to}`);
       console.log(formatTouches(touches));
@@ -182,7 +184,7 @@ export function addTimeTravelCommands(program: Command): void {
     program
       .command('why')
       .description('why a gfn is tracked at a position: its unmatched adds, by user')
-      .argument('<log>', 'event log')
+      .argument('<log>', 'event log, or - for standard input')
       .requiredOption('--gfn <G>', 'the gfn', parseGfn)
       .requiredOption('--at <P>', 'the position')
       .option('--as <A>', 'address space', parseInt10('--as'), 0),
@@ -191,14 +193,14 @@ export function addTimeTravelCommands(program: Command): void {
     const at = await tm.resolve(parsePosition(o.at));
     const w = await whyTracked(tm, o.gfn, o.as, at);
     if (!w.slot) throw new UsageError(`after e${at} no memslot of address space ${o.as} holds gfn ${hex(o.gfn)}`);
-    console.log(o.json ? JSON.stringify({ explanation: explainWhy(w), ...w }, null, 2) : formatWhy(w));
+    console.log(o.json ? JSON.stringify(whyJson(w), null, 2) : formatWhy(w));
   });
 
   withIndexOptions(
     program
       .command('bisect')
       .description('the first event after which an expression holds (README, "Expressions")')
-      .argument('<log>', 'event log')
+      .argument('<log>', 'event log, or - for standard input')
       .requiredOption('--when <expr>', 'e.g. "count(0x1234) > 0"')
       .option('--between-commands', 'only states between commands count (not those inside one)'),
   ).action(async (log: string, o: IndexOpts & { json?: boolean; when: string; betweenCommands?: boolean }) => {

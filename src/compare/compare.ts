@@ -33,17 +33,18 @@ interface Run {
 export type Effect = Record<string, unknown>;
 
 export interface Divergence {
-  readonly cmd: number;
+  /** The command (script commands are numbered as in a log: c1 is the first). */
+  readonly command: number;
   readonly line: number;
   readonly op: string | undefined;
-  /** 0-based index of the first differing event among the command's effects. */
-  readonly event: number;
+  /** 0-based index of the first differing event among the command's effects (not a log position: a script has no log). */
+  readonly effect: number;
   readonly reference: Effect | null;
   readonly other: Effect | null;
 }
 
 export interface OutcomeDifference {
-  readonly cmd: number;
+  readonly command: number;
   readonly line: number;
   readonly op: string | undefined;
   readonly reference: string;
@@ -127,12 +128,12 @@ function comparePair(ref: Run, other: Run): PairReport {
       if (!firstDivergence) {
         let k = 0;
         while (k < Math.max(ea.length, eb.length) && same(ea[k], eb[k])) k++;
-        firstDivergence = { cmd: a.cmd, line, op: a.op, event: k, reference: ea[k] ?? null, other: eb[k] ?? null };
+        firstDivergence = { command: a.cmd, line, op: a.op, effect: k, reference: ea[k] ?? null, other: eb[k] ?? null };
       }
     }
     const oa = outcomeOf(a);
     const ob = outcomeOf(b);
-    if (oa !== ob) outcomes.push({ cmd: a.cmd, line, op: a.op, reference: oa, other: ob });
+    if (oa !== ob) outcomes.push({ command: a.cmd, line, op: a.op, reference: oa, other: ob });
   });
   const state: StateDifference[] = [];
   for (const key of [...new Set([...ref.state.keys(), ...other.state.keys()])].sort()) {
@@ -166,7 +167,7 @@ export function flatState(vm: PageTrackVm): Map<string, string> {
   if (s.regionRemovals) m.set('track_remove_region deliveries', String(s.regionRemovals));
   for (const [u, n] of Object.entries(s.balances)) m.set(`balance of ${u}`, String(n));
   m.set('write tracking', s.vm.writeTracking.enabled ? `enabled (${s.vm.writeTracking.bytes} bytes)` : 'not enabled (0 bytes)');
-  if (s.vm.bugged) m.set('VM bugged', `${s.vm.bugged.fn} at c${s.vm.bugged.cmd}`);
+  if (s.vm.bugged) m.set('VM bugged', `${s.vm.bugged.fn} at c${s.vm.bugged.command}`);
   if (s.vm.destroyed !== undefined) m.set('VM destroyed', `c${s.vm.destroyed}`);
   return m;
 }

@@ -35,8 +35,22 @@ export interface ReadOptions {
    * cmd. History checks need the whole log, so only the schema and the chain are checked.
    */
   readonly start?: ReadStart;
+  /** The validator to use, kept by the caller (`audit --checkpoint` saves it); with `start`, one that saw every event before it, so history checks go on. */
+  readonly validator?: EventValidator;
   /** With `start`: the log's header (read earlier), which the mid-log read does not see. */
   readonly header?: LogHeader;
+  /**
+   * Read these bytes instead of the file at `path` (which then only names the source in
+   * errors): the lines of a log arriving another way (a JetStream subject, src/fleet), read
+   * with the same parsing, validation and chain checks as a file.
+   */
+  readonly source?: ByteSource;
+}
+
+/** A log's bytes from somewhere else than a file: `read` gives 0 at the end (a FileHandle is one). */
+export interface ByteSource {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
 }
 
 export interface ReadStart {
@@ -167,9 +181,10 @@ export class LogReader {
     const upcasters = this.options.upcasters ?? UPCASTERS;
     const chunkBytes = this.options.chunkBytes ?? 1 << 20;
     const start = this.options.start;
-    const { fh, size: totalBytes } = await openInput(path, 'log');
+    // A source's size is unknown (0: no share in the progress, no hash worker unless asked).
+    const { fh, size: totalBytes }: { fh: ByteSource; size: number } = this.options.source ? { fh: this.options.source, size: 0 } : await openInput(path, 'log');
     const chain: ChainChecker = (this.options.hashWorker ?? (!start && totalBytes > 8 << 20)) ? new ChainWorker() : new InlineChain(start?.prevHash);
-    const validator = new EventValidator({ schema: validate, ...(start ? { history: false, after: start } : {}) });
+    const validator = this.options.validator ?? new EventValidator({ schema: validate, ...(start ? { history: false, after: start } : {}) });
     const parser = new LineParser();
     let carry: Buffer = Buffer.alloc(0);
     let position = start?.offset ?? 0;

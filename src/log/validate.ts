@@ -129,10 +129,19 @@ const COMPILED = new Map<string, ShapeCheck>(
   }),
 );
 
-interface SlotInfo {
+export interface SlotInfo {
   base: number;
   readonly npages: number;
   entries: readonly [number, number];
+}
+
+export interface ValidatorSaved {
+  readonly lastSeq: number;
+  readonly lastCmd: number;
+  readonly slots: ReadonlyMap<number, SlotInfo>;
+  readonly liveSps: ReadonlySet<number>;
+  readonly lastSp: number;
+  readonly nodes: ReadonlySet<string>;
 }
 
 /** The reason an event is invalid, and the field to blame. */
@@ -162,6 +171,21 @@ export class EventValidator {
   private readonly liveSps = new Set<number>();
   private lastSp = 0;
   private readonly nodes = new Set<string>();
+
+  /** The history checks' memory, as structured-clonable data (a resumed audit carries it on). */
+  save(): ValidatorSaved {
+    return { lastSeq: this.lastSeq, lastCmd: this.lastCmd, slots: this.slots, liveSps: this.liveSps, lastSp: this.lastSp, nodes: this.nodes };
+  }
+
+  /** A validator that goes on after the events `saved` saw, with every check (history included). */
+  static load(saved: ValidatorSaved, schema = true): EventValidator {
+    const v = new EventValidator({ schema, after: { seq: saved.lastSeq, cmd: saved.lastCmd } });
+    for (const [k, s] of saved.slots) v.slots.set(k, s);
+    for (const sp of saved.liveSps) v.liveSps.add(sp);
+    for (const n of saved.nodes) v.nodes.add(n);
+    v.lastSp = saved.lastSp;
+    return v;
+  }
 
   /** Where the stream starts (for a reader that resumes after a checkpoint). */
   get position(): { seq: number; cmd: number } {

@@ -1,4 +1,4 @@
-import { type Observable, type Observer } from 'rxjs';
+import type { Observable, Observer } from 'rxjs';
 import { type KernelProfile, getProfile } from '../domain/profile.js';
 import type { PageTrackEvent } from '../events/types.js';
 import { PageTrackState } from './state.js';

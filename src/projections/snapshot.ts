@@ -35,7 +35,7 @@ export interface VmSnapshot {
   /** Whether the gfn_track arrays exist (spec 1.6) and the kernel memory they take: 2 bytes per page of every slot. */
   readonly writeTracking: { readonly enabled: boolean; readonly bytes: number };
   /** KVM_BUG_ON: where, why, and the command. */
-  readonly bugged?: { readonly fn: string; readonly reason: string; readonly cmd: number };
+  readonly bugged?: { readonly fn: string; readonly reason: string; readonly command: number };
   /** The command that destroyed the VM. */
   readonly destroyed?: number;
 }
@@ -98,7 +98,7 @@ function vmSnapshot(state: PageTrackState): VmSnapshot {
     tdp: v.tdp,
     externalWriteTracking: v.externalWriteTracking,
     writeTracking: { enabled: v.writeTrackingEnabled, bytes: v.writeTrackingEnabled ? pages * 2 : 0 },
-    ...(v.bugged ? { bugged: { ...v.bugged } } : {}),
+    ...(v.bugged ? { bugged: { fn: v.bugged.fn, reason: v.bugged.reason, command: v.bugged.cmd } } : {}),
     ...(v.destroyed !== undefined ? { destroyed: v.destroyed } : {}),
   };
 }

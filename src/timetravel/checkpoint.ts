@@ -294,3 +294,16 @@ export class CheckpointRestorer {
     });
   }
 }
+
+/** A whole state as one checkpoint (every chunk, dirty or not): `audit --checkpoint` saves its model this way. */
+export function captureWhole(state: PageTrackState, at: Parameters<CheckpointWriter['capture']>[1]): { checkpoint: Checkpoint; arrays: ArrayInfo[] } {
+  for (const s of state.memslots.slots.values()) for (const d of s.dirty) d.fill(1);
+  const writer = new CheckpointWriter();
+  return { checkpoint: writer.capture(state, at), arrays: writer.arrays };
+}
+
+/** The state `captureWhole` saved, in a fresh PageTrackState of `profile`. */
+export function restoreWhole(state: PageTrackState, saved: { checkpoint: Checkpoint; arrays: readonly ArrayInfo[] }, modes: number): PageTrackState {
+  new CheckpointRestorer([saved.checkpoint], saved.arrays, modes).restore(state, 0);
+  return state;
+}

@@ -8,9 +8,10 @@ import type { SlotState } from '../projections/memslots.js';
 import type { ShadowPage } from '../projections/shadow-pages.js';
 import type { Spte } from '../projections/sptes.js';
 import type { PageTrackState } from '../projections/state.js';
+import type { LogPoint } from './position.js';
 
 export interface FrozenPoint {
-  readonly seq: number;
+  readonly at: LogPoint;
   readonly slots: ReadonlyMap<number, { readonly meta: SlotState; readonly track: Uint16Array[]; readonly lpage: Int32Array[] }>;
   readonly sptes: readonly Spte[];
   readonly shadowPages: readonly ShadowPage[];
@@ -21,11 +22,11 @@ export interface FrozenPoint {
   readonly balances: ReadonlyMap<string, number>;
 }
 
-export function copyState(state: PageTrackState, seq: number): FrozenPoint {
+export function copyState(state: PageTrackState, at: LogPoint): FrozenPoint {
   const slots = new Map<number, { meta: SlotState; track: Uint16Array[]; lpage: Int32Array[] }>();
   for (const [k, s] of state.memslots.slots) slots.set(k, { meta: s, track: s.track.map((a) => a.slice()), lpage: s.lpage.map((a) => a.slice()) });
   return {
-    seq,
+    at,
     slots,
     sptes: state.sptes.list(),
     shadowPages: [...state.shadowPages.pages.values()].sort((a, b) => a.sp - b.sp),
@@ -38,8 +39,8 @@ export function copyState(state: PageTrackState, seq: number): FrozenPoint {
 }
 
 export interface StateDiff {
-  readonly from: number;
-  readonly to: number;
+  readonly from: LogPoint;
+  readonly to: LogPoint;
   readonly slots: { readonly added: string[]; readonly removed: string[]; readonly changed: string[] };
   /** gfns whose count changed: [as, slot, gfn, before, after] (write mode). */
   readonly counts: Array<[number, number, number, number, number]>;
@@ -93,8 +94,8 @@ export function diffStates(a: FrozenPoint, b: FrozenPoint): StateDiff {
     return out;
   };
   return {
-    from: a.seq,
-    to: b.seq,
+    from: a.at,
+    to: b.at,
     slots: { added, removed, changed },
     counts,
     lpage,

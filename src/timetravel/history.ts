@@ -6,6 +6,7 @@ import type { Command } from '../domain/commands.js';
 import type { PageTrackEvent, TrackCountStep, Warn } from '../events/types.js';
 import { touchesGfn } from './filter.js';
 import type { TimeMachine } from './time-machine.js';
+import type { LogPoint } from './position.js';
 
 export interface Touch {
   readonly event: PageTrackEvent;
@@ -98,7 +99,7 @@ export async function gfnHistory(tm: TimeMachine, gfn: number, options: { as?: n
 export interface WhyTracked {
   readonly gfn: number;
   readonly as: number;
-  readonly at: number;
+  readonly position: LogPoint;
   readonly slot: { readonly id: number; readonly base: number; readonly npages: number } | undefined;
   readonly count: number;
   /** Adds no remove by the same user has matched, oldest first. */
@@ -143,5 +144,5 @@ export async function whyTracked(tm: TimeMachine, gfn: number, as: number, at: n
     else steals.push(touch);
   }
   const adds = [...stacks.values()].flat().sort((x, y) => x.event.seq - y.event.seq);
-  return { gfn, as, at, slot: live ? { id: live.id, base: live.base, npages: live.npages } : undefined, count, adds, steals, refused };
+  return { gfn, as, position: tm.point, slot: live ? { id: live.id, base: live.base, npages: live.npages } : undefined, count, adds, steals, refused };
 }

@@ -12,7 +12,7 @@
  * Anything that does not hold is said (onNote) and the index is rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -30,11 +30,11 @@ import { TOUCH_BITS, TouchCollector, type WindowTouches } from './touch-filter.j
 import { cacheDir, indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 8;
+export const INDEX_VERSION = 9;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
-/** The file starts with this magic, then the 32-byte HMAC of the rest, then the v8-serialised index. */
-const MAGIC = Buffer.from('PTIDX7\n\0', 'latin1');
+/** The file starts with this magic (its layout: saveIndex); earlier layouts start `PTIDX` too. */
+const MAGIC = Buffer.from('PTIDX9\n\0', 'latin1');
 const MAC_BYTES = 32;
 
 export interface LogIdentity {
@@ -167,11 +167,74 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
 }
 
 /** Writes the signed index beside the log (never through a planted link: src/io/safe-write.ts). */
-export function saveIndex(log: string, index: LogIndex, path = indexPathOf(log)): void {
-  const payload = serialize(index);
-  const { key } = indexKey();
-  writeFileSafely(path, Buffer.concat([MAGIC, sign(key, payload), payload]), 'index');
+/**
+ * Where a checkpoint's SPTEs lie in the file, after the head: they are nearly all of an index's
+ * bytes (every SPTE at every checkpoint), and a command restores one or a few checkpoints, so
+ * they are read and checked (each has its own HMAC, named by the signed head) only when used.
+ */
+interface StoredSptes {
+  readonly at: number;
+  /** Float64 entries. */
+  readonly length: number;
+  readonly mac: Uint8Array;
 }
+
+const HEAD_AT = MAGIC.length + MAC_BYTES + 8;
+
+/**
+ * The file: MAGIC, the HMAC of (head length, head), the head length (u64 LE), the head (the
+ * v8-serialised index, each checkpoint's SPTEs replaced by where they lie), then the SPTEs.
+ */
+export function saveIndex(log: string, index: LogIndex, path = indexPathOf(log)): void {
+  const { key } = indexKey();
+  const segments: Buffer[] = [];
+  let at = 0;
+  const checkpoints = index.checkpoints.map((cp) => {
+    const sptes = cp.small.sptes;
+    const bytes = Buffer.from(sptes.buffer, sptes.byteOffset, sptes.byteLength);
+    const stored: StoredSptes = { at, length: sptes.length, mac: sign(key, bytes) };
+    segments.push(bytes);
+    at += bytes.length;
+    return { ...cp, small: { ...cp.small, sptes: stored } };
+  });
+  const head = serialize({ ...index, checkpoints });
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(head.length));
+  const signed = Buffer.concat([length, head]);
+  writeFileSafely(path, Buffer.concat([MAGIC, sign(key, signed), signed, ...segments]), 'index');
+}
+
+/** Makes each checkpoint's `small.sptes` read its segment (checked against its HMAC) on first use. */
+function attachSptes(index: LogIndex, path: string, base: number, key: Buffer): void {
+  for (const cp of index.checkpoints) {
+    const stored = cp.small.sptes as unknown as StoredSptes;
+    let loaded: Float64Array | undefined;
+    Object.defineProperty(cp.small, 'sptes', {
+      enumerable: true,
+      get(): Float64Array {
+        if (loaded) return loaded;
+        const out = new Float64Array(stored.length);
+        const bytes = new Uint8Array(out.buffer);
+        const fd = openSync(path, 'r');
+        try {
+          if (readSync(fd, bytes, 0, bytes.length, base + stored.at) !== bytes.length || !signatureHolds(key, bytes, stored.mac)) {
+            // A cache that does not hold is dropped, so the next command rebuilds it.
+            rmSync(path, { force: true });
+            throw new InputError(path, `the index ${path} was changed after it was opened (the SPTEs of its checkpoint at e${cp.seq} do not hold its signature); it was removed: run the command again to rebuild it`);
+          }
+        } finally {
+          closeSync(fd);
+        }
+        return (loaded = out);
+      },
+    });
+  }
+}
+
+const isStoredSptes = (x: unknown, room: number): boolean => {
+  const s = x as StoredSptes;
+  return typeof s === 'object' && s !== null && isNat(s.at) && isNat(s.length) && s.length % 2 === 0 && s.at + s.length * 8 <= room && s.mac instanceof Uint8Array && s.mac.length === MAC_BYTES;
+};
 
 export type LoadedIndex = { readonly index: LogIndex } | { readonly missing: true } | { readonly problem: string };
 
@@ -179,15 +242,26 @@ export type LoadedIndex = { readonly index: LogIndex } | { readonly missing: tru
 export async function loadIndex(log: string, path = indexPathOf(log)): Promise<LoadedIndex> {
   const id = await identityStat(log);
   let bytes: Buffer;
+  let room = 0;
   try {
     const { fh, size } = await openInput(path, 'index');
     try {
       // An index is far smaller than 16 bytes per byte of its log; bound the read before making it.
       const limit = 64 * 2 ** 20 + 16 * id.size;
       if (size > limit) return { problem: `it is ${size} bytes, more than an index of this ${id.size}-byte log can be` };
-      bytes = Buffer.alloc(size);
-      const { bytesRead } = await fh.read(bytes, 0, size, 0);
-      if (bytesRead !== size) return { problem: 'it changed while being read' };
+      // Only the head is read now; the SPTE segments after it when a checkpoint is restored.
+      const lead = Buffer.alloc(Math.min(size, HEAD_AT));
+      await fh.read(lead, 0, lead.length, 0);
+      if (lead.length >= MAGIC.length && lead.subarray(0, 5).toString('latin1') === 'PTIDX' && !lead.subarray(0, MAGIC.length).equals(MAGIC)) {
+        return { problem: `it was built by another version of pagetrack (index layout ${lead.subarray(0, 6).toString('latin1')}; this one reads ${MAGIC.subarray(0, 6).toString('latin1')})` };
+      }
+      const headBytes = lead.length === HEAD_AT ? lead.readBigUInt64LE(HEAD_AT - 8) : 0n;
+      if (headBytes > BigInt(size - HEAD_AT)) return { problem: 'it is cut short (its head is longer than the file)' };
+      bytes = Buffer.alloc(HEAD_AT + Number(headBytes));
+      lead.copy(bytes);
+      const { bytesRead } = await fh.read(bytes, HEAD_AT, bytes.length - HEAD_AT, HEAD_AT);
+      if (bytesRead !== bytes.length - HEAD_AT) return { problem: 'it changed while being read' };
+      room = size - bytes.length;
     } finally {
       await fh.close();
     }
@@ -196,11 +270,12 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
     if (err instanceof InputError) return { problem: err.message };
     throw err;
   }
-  if (bytes.length < MAGIC.length + MAC_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return { problem: 'it is not a pagetrack index of this version' };
+  if (bytes.length < HEAD_AT || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return { problem: 'it is not a pagetrack index of this version' };
   const mac = bytes.subarray(MAGIC.length, MAGIC.length + MAC_BYTES);
-  const payload = bytes.subarray(MAGIC.length + MAC_BYTES);
+  const signed = bytes.subarray(MAGIC.length + MAC_BYTES);
+  const payload = bytes.subarray(HEAD_AT);
   const key = indexKey();
-  if (!signatureHolds(key.key, payload, mac)) return { problem: `its signature does not hold: it was not written by this user's pagetrack${key.ephemeral ? ` (no lasting key: ${key.ephemeral})` : ''}, or it was changed since` };
+  if (!signatureHolds(key.key, signed, mac)) return { problem: `its signature does not hold: it was not written by this user's pagetrack${key.ephemeral ? ` (no lasting key: ${key.ephemeral})` : ''}, or it was changed since` };
   let index: LogIndex;
   try {
     index = deserialize(payload) as LogIndex;
@@ -210,8 +285,9 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
   if (typeof index === 'object' && index !== null && index.format === INDEX_FORMAT && index.version !== INDEX_VERSION) {
     return { problem: `it was built by another version of pagetrack (index version ${String(index.version)}; this one reads version ${INDEX_VERSION})` };
   }
-  const bad = shapeProblem(index);
+  const bad = shapeProblem(index, room);
   if (bad) return { problem: `it is damaged: ${bad}` };
+  attachSptes(index, path, bytes.length, key.key);
   const now = await identify(log);
   for (const k of ['size', 'ino', 'dev', 'ctimeNs', 'head'] as const) {
     if (now[k] !== index.log[k]) return { problem: `the log changed since it was built (${k === 'ctimeNs' ? 'change time' : k === 'ino' ? 'inode' : k === 'dev' ? 'device' : k === 'head' ? 'last line' : 'size'} differs)` };
@@ -314,7 +390,8 @@ const isNat = (x: unknown, max = Number.MAX_SAFE_INTEGER): x is number => typeof
  * What is wrong with a deserialised index's shape, or undefined. Bounds every size and index a
  * restore would allocate or loop over, so even a signed index cannot make it run away.
  */
-export function shapeProblem(index: LogIndex): string | undefined {
+/** What is wrong with an index's shape, or undefined; `room`: the bytes after a stored index's head (its SPTE segments), for one read from a file. */
+export function shapeProblem(index: LogIndex, room?: number): string | undefined {
   if (typeof index !== 'object' || index === null) return 'not an object';
   if (index.format !== INDEX_FORMAT || index.version !== INDEX_VERSION) return `format ${String(index.format)} version ${String(index.version)}`;
   const log = index.log;
@@ -344,7 +421,7 @@ export function shapeProblem(index: LogIndex): string | undefined {
     for (const m of small.slots) {
       if (!Array.isArray(m) || m.length !== 9 || !m.every((x) => isNat(x)) || m[3]! > MEM_MAX_NR_PAGES || m[7]! > m[3]! + 1 || m[8]! > m[3]! + 1) return `checkpoint ${i} holds a malformed slot`;
     }
-    if (!(small.sptes instanceof Float64Array) || small.sptes.length % 2 !== 0 || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
+    if (!(room === undefined ? small.sptes instanceof Float64Array && small.sptes.length % 2 === 0 : isStoredSptes(small.sptes, room)) || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
     if (!Array.isArray(small.notifiers) || typeof small.tallies !== 'object' || small.tallies === null) return `checkpoint ${i}'s notifiers or tallies are malformed`;
     if (typeof small.vm !== 'object' || small.vm === null || !Array.isArray(small.vm.warnSites)) return `checkpoint ${i}'s VM state is malformed`;
     if (!Array.isArray(small.holders) || !(small.holders as unknown[]).every((h: unknown) => Array.isArray(h) && h.length === 5 && Number.isSafeInteger(h[0]) && Number.isSafeInteger(h[1]) && Number.isSafeInteger(h[2]) && typeof h[3] === 'string' && Number.isSafeInteger(h[4])))

@@ -12,6 +12,12 @@ export type Position =
   /** t<SECONDS>: after the last command an ingested trace timestamped at or before SECONDS. */
   | { readonly kind: 'time'; readonly t: number; readonly text: string };
 
+/** A point of a log as every JSON output names it: after event `event`, of command `command` (README, "JSON output"). */
+export interface LogPoint {
+  readonly event: number;
+  readonly command: number;
+}
+
 export class PositionError extends Error {
   constructor(message: string) {
     super(message);

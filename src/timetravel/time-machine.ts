@@ -11,7 +11,7 @@ import { CheckpointRestorer } from './checkpoint.js';
 import { type EventFilter, matches } from './filter.js';
 import { mayTouch } from './touch-filter.js';
 import { type IndexOptions, type LogIndex, openIndex } from './log-index.js';
-import { type Position, PositionError, formatPosition } from './position.js';
+import { type LogPoint, type Position, PositionError, formatPosition } from './position.js';
 import { LogReader } from '../log/reader.js';
 import { LOG_FORMAT, LOG_VERSION } from '../log/format.js';
 
@@ -69,6 +69,16 @@ export class TimeMachine {
 
   get cmd(): number {
     return this.state.tallies.lastCmd;
+  }
+
+  /** The point after event `seq` (its command read from the log). */
+  async pointAt(seq: number): Promise<LogPoint> {
+    return seq === 0 ? { event: 0, command: 0 } : { event: seq, command: (await this.eventAt(seq)).cmd };
+  }
+
+  /** The current position as JSON outputs name it. */
+  get point(): LogPoint {
+    return { event: this.current, command: this.state.tallies.lastCmd };
   }
 
   /** The event sequence number a position stands for. */

@@ -1,6 +1,7 @@
 /** What every workload shares: a seeded PRNG and a driver that runs commands and watches size. */
 import type { Command } from '../domain/commands.js';
 import type { CommandResult, PageTrackVm } from '../domain/vm.js';
+import { INJECTABLE } from './catalog.js';
 
 /** mulberry32: small, fast and seeded, so a seed gives the same log every time. */
 export function prng(seed: number): () => number {
@@ -14,8 +15,8 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Bugs a workload can inject on purpose, so the audit has something to find. */
-export const INJECTABLE = ['unbalanced-remove', 'leak-at-unregister', 'late-registration', 'counter-overflow', 'deleted-slot-tracking'] as const;
+/** Bugs a workload can inject on purpose, so the audit has something to find (named in catalog.ts). */
+export { INJECTABLE };
 export type InjectedBug = (typeof INJECTABLE)[number];
 
 export interface WorkloadOptions {
