@@ -20,6 +20,7 @@ import { differs } from './peers/result.js';
 import { GUEST_PAGES, HOT_SET, SEED } from './workload.js';
 import { writeTrace } from './trace-gen.js';
 import { type CliTiming, cliBench } from './cli-bench.js';
+import type { ExportTiming } from './export-bench.js';
 
 const sizes = {
   OPS: Number(process.env.PAGETRACK_BENCH_OPS ?? 10_000_000),
@@ -76,11 +77,17 @@ async function ingestBench() {
 
 
 /** Section 7, also alone (`--only cli`): every time-travel command as a user runs it, on an indexed shadow-mmu log of LOG_EVENTS events. */
-async function cliSection() {
-  say(`time-travel commands on a ${LOG_EVENTS.toLocaleString('en-US')}-event shadow-mmu log`);
-  const dir = mkdtempSync(join(tmpdir(), 'pagetrack-bench-cli-'));
+/** A shadow-mmu log of LOG_EVENTS events in a fresh folder (the sections below remove it). */
+function shadowLog(what: string): { dir: string; log: string } {
+  const dir = mkdtempSync(join(tmpdir(), `pagetrack-bench-${what}-`));
   const log = join(dir, 'shadow-mmu.log.ndjson');
   execFileSync(process.execPath, [join(dist, '..', 'src', 'cli', 'main.js'), 'simulate', 'shadow-mmu', '--events', String(LOG_EVENTS), '--out', log, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { dir, log };
+}
+
+async function cliSection() {
+  say(`time-travel commands on a ${LOG_EVENTS.toLocaleString('en-US')}-event shadow-mmu log`);
+  const { dir, log } = shadowLog('cli');
   const r = await cliBench(log, 3);
   rmSync(dir, { recursive: true, force: true });
   const s = (t: CliTiming) => `${t.seconds.median.toFixed(2)} s${t.seconds.runs > 1 ? ` (${t.seconds.min.toFixed(2)}-${t.seconds.max.toFixed(2)}, ${t.seconds.runs} runs)` : ''}`;
@@ -108,7 +115,19 @@ console.log(`workload: ${OPS.toLocaleString('en-US')} operations (35% track-add,
 // 1. The contestants, each in its own process; slow peers on the largest prefix they finish in about BUDGET s.
 const say = (s: string) => process.stderr.write(`  ... ${s}\n`);
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection };
+/** Section 8, also alone (`--only export`): each export format on a shadow-mmu log of LOG_EVENTS events, beside the validated read. */
+async function exportSection() {
+  say(`exports of a ${LOG_EVENTS.toLocaleString('en-US')}-event shadow-mmu log`);
+  const { dir, log } = shadowLog('export');
+  // In a process of its own, as every job here.
+  const r = child<{ events: number; results: Record<string, ExportTiming> }>('export-bench.js', [log]);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`exports of ${r.events.toLocaleString('en-US')} events, one run each ("read": the validated read every export stands on); target >= 1 M events/s`);
+  for (const [job, t] of Object.entries(r.results)) console.log(`  ${job.padEnd(22)} ${rate(t.eventsPerSecond)}/s  ${t.seconds.toFixed(1)} s wall, ${((t.cpuSeconds * 1e6) / t.events).toFixed(2)} CPU µs/event${t.outputBytes ? `, ${mib(t.outputBytes)}` : ''}`);
+  return r;
+}
+
+const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection, export: exportSection };
 if (only !== undefined) {
   const section = alone[only];
   if (!section) throw new Error(`--only: the sections run alone are: ${Object.keys(alone).join(', ')} (got ${only})`);
@@ -240,6 +259,8 @@ const ig = await ingestBench();
 rmSync(tmp, { recursive: true, force: true });
 // 7. The time-travel commands as a user runs them (issue 15).
 const cli = await cliSection();
+// 8. Exports (issue 16).
+const exports = await exportSection();
 
 if (json) {
   const date = new Date().toISOString().slice(0, 10);
@@ -261,6 +282,7 @@ if (json) {
         realistic,
         ingest: ig,
         cli,
+        exports,
       },
       null,
       2,

@@ -109,6 +109,12 @@ describe('every command with --json has a schema, and its output conforms', () =
     conforms('compare', json('compare', join(ROOT, 'examples', 'demo.ndjson'), '--profiles', 'linux-4.6,linux-6.6', '--json'));
   });
 
+  it('query: columns and rows as objects', () => {
+    const q = json('query', log, 'SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC, type LIMIT 2', '--json', '--quiet');
+    conforms('query', q);
+    expect(q.columns).toEqual(['type', 'n']);
+  });
+
   it('ingest', async () => {
     const trace = join(dir, 'small.trace');
     await writeTrace(trace, 3000);

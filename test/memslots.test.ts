@@ -130,7 +130,7 @@ describe('memslot flags-only, move and delete (spec 1.5, 5.5)', () => {
     exec(vm, { op: 'memslot-create', as: 0, slot: 1, base: 0x10000, npages: 0x10 });
     expect(exec(vm, { op: 'memslot-move', as: 0, slot: 0, base: 0x100 }).rejection).toEqual({
       field: 'base',
-      reason: 'moving to 0x100 needs 3 level-2 lpage entries but the carried-over array has 2 (spec B22: out-of-bounds lpage_info in 4.6)',
+      reason: 'moving to 0x100 needs 3 level-2 lpage entries but the carried-over array has 2 (docs/reference.md#B22: out-of-bounds lpage_info in 4.6)',
     });
     expect(exec(vm, { op: 'memslot-move', as: 0, slot: 0, base: 0xfe00 }).rejection?.reason).toBe(
       '[0xfe00, 0x10200) overlaps slot 1 of address space 0 (base 0x10000, 16 pages) (kernel: -EEXIST)',

@@ -41,11 +41,11 @@ describe('notifiers (spec 4.3, 4.4)', () => {
     const vm = vmWithSlot([{ op: 'notifier-register', node: 'a' }]);
     expect(exec(vm, { op: 'notifier-register', node: 'a' }).rejection).toEqual({
       field: 'node',
-      reason: "notifier 'a' is already registered (spec B22: a second hlist_add_head_rcu corrupts the list)",
+      reason: "notifier 'a' is already registered (docs/reference.md#B22: a second hlist_add_head_rcu corrupts the list)",
     });
     expect(exec(vm, { op: 'notifier-unregister', node: 'zz' }).rejection).toEqual({
       field: 'node',
-      reason: "notifier 'zz' is not registered (spec B22: hlist_del_rcu of an unlinked node)",
+      reason: "notifier 'zz' is not registered (docs/reference.md#B22: hlist_del_rcu of an unlinked node)",
     });
     expect(exec(vm, { op: 'notifier-unregister', node: 'kvm-mmu' }).rejection?.reason).toBe(
       "'kvm-mmu' is KVM's own node; only kvm_mmu_uninit_vm at VM destroy unregisters it",

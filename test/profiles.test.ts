@@ -317,6 +317,22 @@ describe('every profile: host writability, zap-all, VM destruction', () => {
     expect(vm.state.memslots.slots.size).toBe(0);
   });
 
+  it('6.6+ (kvm_page_track_has_external_user): a user tracking with no node of its own loses its counts to a MOVE, which the audit reports as B14; its B2 names update_gfn_write_track', () => {
+    const vm = vmOf('linux-6.6', { externalWriteTracking: true });
+    exec(vm, { op: 'memslot-create', as: 0, slot: 1, base: 0x2000, npages: 512 });
+    exec(vm, { op: 'track-add', user: 'vgpu0', as: 0, gfn: 0x2010 });
+    exec(vm, { op: 'track-remove', user: 'vgpu0', as: 0, gfn: 0x10 });
+    exec(vm, { op: 'memslot-move', as: 0, slot: 1, base: 0x4000 });
+    const a = new Auditor('linux-6.6');
+    for (const e of vm.log!.events) a.see(e);
+    const r = a.finish();
+    expect(r.summary.classes).toContain('B14');
+    expect(r.findings.filter((f) => f.class === 'B14').map((f) => [f.severity, f.message])).toEqual([
+      ['warning', 'the MOVE of slot 1 to base 0x4000 dropped the counts of 1 gfn(s): their users lose write protection (units: vgpu0 1)'],
+    ]);
+    expect(r.findings.find((f) => f.class === 'B2')?.message).toBe('a remove at count 0 by vgpu0 on gfn 0x10: update_gfn_write_track WARNed and kept the count');
+  });
+
   it('<= 6.5: a VM destroyed with an external node still registered is B20 in the audit', () => {
     const vm = vmOf('linux-4.19');
     exec(vm, { op: 'notifier-register', node: 'gvt' });
@@ -403,7 +419,7 @@ describe('pagetrack compare and pagetrack profiles', () => {
       name: 'linux-6.9',
       kernels: { from: '6.9', to: '6.18' },
       warns: ['gfn-track-overflow', 'gfn-track-underflow', 'lpage-mixed-flag-flip', 'kvm-bug'],
-      auditClasses: ['B1', 'B2', 'B3', 'B4', 'B5', 'B7', 'B9', 'B10', 'B11', 'B13', 'B17'],
+      auditClasses: ['B1', 'B2', 'B3', 'B4', 'B5', 'B7', 'B9', 'B10', 'B11', 'B13', 'B14', 'B17'],
       rules: { lazyWriteTracking: 'register', kvmNode: false, moveArrays: 'fresh' },
     });
   });

@@ -129,12 +129,12 @@ describe('users (who tracks)', () => {
     const vm = vmWithSlot([{ op: 'memslot-create', as: 0, slot: 1, base: 0x200000, npages: 16 }]);
     const before = vm.eventCount;
     const r = exec(vm, { op: 'track-add', user: 'vgpu', as: 0, slot: 1, gfn: GFN });
-    expect(r.rejection).toEqual({ field: 'gfn', reason: 'gfn 0x1234 is outside slot 1 of address space 0 (base 0x200000, 16 pages) (spec B22: gfn_to_index would index out of bounds)' });
+    expect(r.rejection).toEqual({ field: 'gfn', reason: 'gfn 0x1234 is outside slot 1 of address space 0 (base 0x200000, 16 pages) (docs/reference.md#B22: gfn_to_index would index out of bounds)' });
     expect(effects(r)).toEqual([
       { type: 'command-rejected', op: 'track-add', field: 'gfn', reason: r.rejection!.reason },
     ]);
     const r2 = exec(vm, { op: 'track-add', user: 'vgpu', as: 0, slot: 7, gfn: GFN });
-    expect(r2.rejection).toEqual({ field: 'slot', reason: 'memslot 7 does not exist in address space 0 (spec B22)' });
+    expect(r2.rejection).toEqual({ field: 'slot', reason: 'memslot 7 does not exist in address space 0 (docs/reference.md#B22)' });
     expect(vm.eventCount).toBe(before + 2);
     expect(count(vm, 0, 0, GFN)).toBe(0);
     expect(vm.state.tallies.rejected).toBe(2);

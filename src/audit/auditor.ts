@@ -22,11 +22,12 @@ export type BugClass = 'B1' | 'B2' | 'B3' | 'B4' | 'B5' | 'B7' | 'B9' | 'B10' | 
 /**
  * The classes a log of this profile can show: B15 needs track_flush_slot (4.10-6.5), B17 lazy
  * write tracking (5.16+), B20 a VM destroyed under a registered node (<= 6.5; 6.6+ pins the VM);
- * B14 is a carried (<= 5.6) or dropped (5.7-6.5) count; 6.6+ refuses a MOVE with an external user.
+ * B14 is a carried (<= 5.6) or dropped (5.7+) count: 6.6+ refuses a MOVE while an external node is
+ * registered (kvm_page_track_has_external_user), so there only a user tracking with no node of its
+ * own (late registration, B11) still loses its counts to a MOVE.
  */
 export function auditClasses(p: KernelProfile): BugClass[] {
-  const out: BugClass[] = ['B1', 'B2', 'B3', 'B4', 'B5', 'B7', 'B9', 'B10', 'B11', 'B13'];
-  if (!p.moveRejectedWithExternalUser) out.push('B14');
+  const out: BugClass[] = ['B1', 'B2', 'B3', 'B4', 'B5', 'B7', 'B9', 'B10', 'B11', 'B13', 'B14'];
   if (p.flushSlotNotification) out.push('B15');
   if (p.lazyWriteTracking !== 'none') out.push('B17');
   if (!p.registerPinsVm) out.push('B20');
@@ -202,7 +203,7 @@ export class Auditor {
       case 'warn':
         if (e.kind === 'gfn-track-overflow' || e.kind === 'gfn-track-underflow') {
           const what = e.kind === 'gfn-track-overflow' ? 'an add at 65535' : 'a remove at count 0';
-          if (this.keep('B2', 'error')) this.add({ class: 'B2', severity: 'error', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: update_gfn_track WARNed and kept the count` });
+          if (this.keep('B2', 'error')) this.add({ class: 'B2', severity: 'error', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `${what} by ${e.user} on gfn ${hex(e.gfn!)}: ${e.fn} WARNed and kept the count` });
           if (this.keep('B3', 'warning')) this.add({ class: 'B3', severity: 'warning', position: { event: e.seq, command: e.cmd }, as: e.as!, slot: e.slot!, gfn: e.gfn!, user: e.user!, message: `the refused step still moved disallow_lpage${e.kind === 'gfn-track-overflow' ? ' and write-protected' : ''}: the lpage counters no longer match the counts of gfn ${hex(e.gfn!)}'s frames` });
         } else if (e.kind === 'lpage-negative' || e.kind === 'lpage-mixed-flag-flip') {
           const how = e.kind === 'lpage-negative' ? `went negative (${e.value})` : `flipped KVM_LPAGE_MIXED_FLAG (now ${e.value})`;
@@ -240,7 +241,7 @@ export class Auditor {
         this.bump(this.gfnEvents, gfnKey(e.as, gfn), 1);
         if (e.outcome === 'blind' && this.countAt(s, e.as, gfn) > 0) {
           this.blindTracked++;
-          if (this.keep('B10', 'info')) this.add({ class: 'B10', severity: 'info', position: { event: e.seq, command: e.cmd }, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot, spec 5.3)` });
+          if (this.keep('B10', 'info')) this.add({ class: 'B10', severity: 'info', position: { event: e.seq, command: e.cmd }, as: e.as, gfn, message: `a ${e.via} write to tracked gfn ${hex(gfn)} reached no notifier (a known blind spot: docs/reference.md#rule-blind-writes)` });
         }
         if (e.outcome === 'emulated') this.pendingNotify = { seq: e.seq, cmd: e.cmd, as: e.as, gpa: e.gpa, nodes: [] };
         break;

@@ -61,11 +61,11 @@ export function formatWhy(w: WhyTracked): string {
   out.push(`unmatched adds (${w.adds.length}), by user:`);
   out.push(formatTouches(w.adds));
   if (w.steals.length) {
-    out.push(`removes that took another user's unit (${w.steals.length}, spec B1):`);
+    out.push(`removes that took another user's unit (${w.steals.length}, B1):`);
     out.push(formatTouches(w.steals));
   }
   if (w.refused.length) {
-    out.push(`steps the kernel refused with a WARN (${w.refused.length}, spec B2):`);
+    out.push(`steps the kernel refused with a WARN (${w.refused.length}, B2):`);
     out.push(formatTouches(w.refused));
   }
   return out.join('\n');

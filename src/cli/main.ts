@@ -18,6 +18,7 @@ import { addSimulateCommand } from './simulate-command.js';
 import { addProfileCommands } from './profiles-command.js';
 import { addIngestCommand } from './ingest-command.js';
 import { addRecordCommand } from './record-command.js';
+import { addExportCommands } from './export-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
@@ -175,6 +176,7 @@ addSimulateCommand(program);
 addProfileCommands(program);
 addIngestCommand(program);
 addRecordCommand(program);
+addExportCommands(program);
 
 installLastResort();
 program.parseAsync().catch((err: unknown) => {

@@ -62,11 +62,11 @@ function slotLabel(s: SlotState): string {
 /** B22: the kernel dereferences the slot it is handed; a missing slot or a gfn outside it is undefined. */
 function slotFor(s: PageTrackState, as: number, slot: number | undefined, gfn: number): SlotState {
   if (slot === undefined) {
-    return s.memslots.find(as, gfn) ?? reject('gfn', `no memslot of address space ${as} holds gfn ${hex(gfn)} (spec B22: the kernel would dereference a NULL slot)`);
+    return s.memslots.find(as, gfn) ?? reject('gfn', `no memslot of address space ${as} holds gfn ${hex(gfn)} (docs/reference.md#B22: the kernel would dereference a NULL slot)`);
   }
-  const found = s.memslots.get(as, slot) ?? reject('slot', `memslot ${slot} does not exist in address space ${as} (spec B22)`);
+  const found = s.memslots.get(as, slot) ?? reject('slot', `memslot ${slot} does not exist in address space ${as} (docs/reference.md#B22)`);
   if (gfn < found.base || gfn >= found.base + found.npages) {
-    reject('gfn', `gfn ${hex(gfn)} is outside ${slotLabel(found)} (spec B22: gfn_to_index would index out of bounds)`);
+    reject('gfn', `gfn ${hex(gfn)} is outside ${slotLabel(found)} (docs/reference.md#B22: gfn_to_index would index out of bounds)`);
   }
   return found;
 }
@@ -168,7 +168,7 @@ const memslotMove: Handler<MemslotMove> = {
       const need = lpageCount(c.base, slot.npages, level);
       const have = slot.lpage[level - 2]!.length;
       if (need > have) {
-        reject('base', `moving to ${hex(c.base)} needs ${need} level-${level} lpage entries but the carried-over array has ${have} (spec B22: out-of-bounds lpage_info in 4.6)`);
+        reject('base', `moving to ${hex(c.base)} needs ${need} level-${level} lpage entries but the carried-over array has ${have} (docs/reference.md#B22: out-of-bounds lpage_info in 4.6)`);
       }
     }
   },
@@ -273,9 +273,9 @@ const spCreate: Handler<SpCreate> = {
     int('level', c.level, 1, MAX_SP_LEVEL, 'shadow page level');
     if (c.direct) return;
     // account_shadowed and (level 1) rmap_write_protect dereference the slots they look up (B22).
-    if (!s.memslots.find(c.as, c.gfn)) reject('gfn', `no memslot of address space ${c.as} (role.smm) holds gfn ${hex(c.gfn)} (spec B22)`);
+    if (!s.memslots.find(c.as, c.gfn)) reject('gfn', `no memslot of address space ${c.as} (role.smm) holds gfn ${hex(c.gfn)} (docs/reference.md#B22)`);
     if (c.level === 1 && !s.memslots.find(c.vcpuAs, c.gfn)) {
-      reject('vcpuAs', `no memslot of the vCPU's address space ${c.vcpuAs} holds gfn ${hex(c.gfn)} (spec B22: rmap_write_protect)`);
+      reject('vcpuAs', `no memslot of the vCPU's address space ${c.vcpuAs} holds gfn ${hex(c.gfn)} (docs/reference.md#B22: rmap_write_protect)`);
     }
   },
   run(c, k) {
@@ -341,11 +341,11 @@ const notifierChange: Handler<NotifierChange> = {
     if (c.node.length === 0) reject('node', 'the node id must not be empty');
     const registered = s.notifiers.has(c.node);
     if (c.op === 'notifier-register' && registered) {
-      reject('node', `notifier '${c.node}' is already registered (spec B22: a second hlist_add_head_rcu corrupts the list)`);
+      reject('node', `notifier '${c.node}' is already registered (docs/reference.md#B22: a second hlist_add_head_rcu corrupts the list)`);
     }
     if (c.op === 'notifier-register' && c.node === KVM_MMU_NODE) reject('node', `'${KVM_MMU_NODE}' is KVM's own name; an external node needs another`);
     if (c.op === 'notifier-unregister') {
-      if (!registered) reject('node', `notifier '${c.node}' is not registered (spec B22: hlist_del_rcu of an unlinked node)`);
+      if (!registered) reject('node', `notifier '${c.node}' is not registered (docs/reference.md#B22: hlist_del_rcu of an unlinked node)`);
       if (c.node === KVM_MMU_NODE) reject('node', `'${KVM_MMU_NODE}' is KVM's own node; only kvm_mmu_uninit_vm at VM destroy unregisters it`);
     }
   },

@@ -168,7 +168,7 @@ export interface Warn extends Base<'warn'> {
   readonly user?: string;
   readonly level?: number;
   readonly index?: number;
-  /** The counter's value when it fired (after the step for lpage-negative, before it otherwise). */
+  /** The counter's value when it fired (after the step for lpage-negative and lpage-mixed-flag-flip, before it otherwise). */
   readonly value?: number;
   /** Whether the kernel prints it: always for WARN_ON, the first at its site for WARN_ON_ONCE (v2). */
   readonly printed: boolean;

@@ -7,6 +7,7 @@ import { EVENT_VERSIONS, type EventType, type PageTrackEvent } from '../events/t
 import type { UpcasterRegistry } from './upcast.js';
 import { show } from '../domain/show.js';
 import { FIELD_ORDER, type Invalid } from './validate.js';
+import { ByteBuffer } from '../io/byte-buffer.js';
 
 /**
  * Writes events' array texts as UTF-8 bytes straight into a growing buffer, each ended by "\n"
@@ -14,17 +15,14 @@ import { FIELD_ORDER, type Invalid } from './validate.js';
  * writer's worker thread without a copy). Values are written exactly as JSON.stringify writes
  * them; absent optional fields become null, and trailing nulls are dropped.
  */
-export class EventEncoder {
-  buf: Buffer;
-  /** Bytes written so far. */
-  pos = 0;
+export class EventEncoder extends ByteBuffer {
   /** Events written so far. */
   lines = 0;
   /** JSON text bytes of strings seen before (users, nodes, enum values, function names). */
   private readonly strings = new Map<string, Uint8Array>();
 
-  constructor(private readonly capacity = 1 << 19) {
-    this.buf = Buffer.allocUnsafeSlow(capacity);
+  constructor(capacity = 1 << 19) {
+    super(capacity);
   }
 
   /** Appends one event's line body `[seq,cmd,"type",v,...fields]` and "\n". */
@@ -38,16 +36,9 @@ export class EventEncoder {
 
   /** Hands over what was written (a buffer of its own, transferable) and starts afresh. */
   take(): { bytes: Buffer; lines: number } {
-    const out = { bytes: this.buf.subarray(0, this.pos), lines: this.lines };
-    this.buf = Buffer.allocUnsafeSlow(this.capacity);
-    this.pos = 0;
+    const out = { bytes: this.takeBytes(), lines: this.lines };
     this.lines = 0;
     return out;
-  }
-
-  byte(b: number): void {
-    if (this.pos >= this.buf.length) this.grow(1);
-    this.buf[this.pos++] = b;
   }
 
   bytes(b: Uint8Array): void {
@@ -121,37 +112,6 @@ export class EventEncoder {
       if (this.strings.size < 4096) this.strings.set(s, b);
     }
     this.bytes(b);
-  }
-
-  private digits(n: number): void {
-    if (n > 0xffffffff) {
-      this.text(String(n)); // gpa-sized numbers: rare, and String writes integers as JSON does
-      return;
-    }
-    // 32-bit integer arithmetic: no floating-point modulo on the hot path.
-    const len = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
-    if (this.pos + len > this.buf.length) this.grow(len);
-    const buf = this.buf;
-    let p = this.pos + len;
-    this.pos = p;
-    let m = n >>> 0;
-    do {
-      const q = (m / 10) >>> 0;
-      buf[--p] = 48 + m - q * 10;
-      m = q;
-    } while (m > 0);
-  }
-
-  private text(s: string): void {
-    const max = s.length * 3;
-    if (this.pos + max > this.buf.length) this.grow(max);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
-  }
-
-  private grow(need: number): void {
-    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + need));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
   }
 }
 
