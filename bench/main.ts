@@ -127,7 +127,23 @@ async function exportSection() {
   return r;
 }
 
-const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection, export: exportSection };
+/** Section 9, also alone (`--only serve`): the web view on an indexed shadow-mmu log of LOG_EVENTS events: start, 200 zooms, 200 seeks. */
+async function serveSection() {
+  say(`serve on a ${LOG_EVENTS.toLocaleString('en-US')}-event shadow-mmu log`);
+  const { dir, log } = shadowLog('serve');
+  execFileSync(process.execPath, [join(dist, '..', 'src', 'cli', 'main.js'), 'step', log, '--at', 'start', '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  type Stats = { requests: number; medianMs: number; p90Ms: number; maxMs: number };
+  const r = child<{ events: number; startup: Record<string, number | boolean>; zoom: Stats; seek: Stats }>('serve-bench.js', [log]);
+  rmSync(dir, { recursive: true, force: true });
+  const st = (s: Stats) => `median ${s.medianMs} ms, p90 ${s.p90Ms} ms, max ${s.maxMs} ms (${s.requests} requests)`;
+  console.log(`serve on ${r.events.toLocaleString('en-US')} events (a process of its own, wall-clock round trips); targets: first answer within 2 s, zoom and seek well under 100 ms`);
+  console.log(`  start                  URL ${r.startup.urlPrintedMs} ms, first answer ${r.startup.firstAnswerMs} ms, first timeline ${r.startup.firstTimelineMs} ms; reduced ${r.startup.timelineReducedMs} ms, findings ${r.startup.findingsReadyMs} ms`);
+  console.log(`  zooms                  ${st(r.zoom)}`);
+  console.log(`  seeks                  ${st(r.seek)}`);
+  return r;
+}
+
+const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection, export: exportSection, serve: serveSection };
 if (only !== undefined) {
   const section = alone[only];
   if (!section) throw new Error(`--only: the sections run alone are: ${Object.keys(alone).join(', ')} (got ${only})`);
@@ -261,6 +277,8 @@ rmSync(tmp, { recursive: true, force: true });
 const cli = await cliSection();
 // 8. Exports (issue 16).
 const exports = await exportSection();
+// 9. The web view (issue 16).
+const serve = await serveSection();
 
 if (json) {
   const date = new Date().toISOString().slice(0, 10);
@@ -283,6 +301,7 @@ if (json) {
         ingest: ig,
         cli,
         exports,
+        serve,
       },
       null,
       2,

@@ -19,6 +19,7 @@ import { addProfileCommands } from './profiles-command.js';
 import { addIngestCommand } from './ingest-command.js';
 import { addRecordCommand } from './record-command.js';
 import { addExportCommands } from './export-command.js';
+import { addServeCommand } from './serve-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
@@ -177,6 +178,7 @@ addProfileCommands(program);
 addIngestCommand(program);
 addRecordCommand(program);
 addExportCommands(program);
+addServeCommand(program);
 
 installLastResort();
 program.parseAsync().catch((err: unknown) => {
