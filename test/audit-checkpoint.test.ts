@@ -22,7 +22,6 @@ let n = 0;
 const fresh = (name: string) => join(dir, `${n++}-${name}`);
 
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-audit-cp-'));
   const log = join(dir, 'leak.log.ndjson');
   // A workload with an injected leak, so findings of several classes come before and after any cut.

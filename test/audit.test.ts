@@ -1,6 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Auditor, type Finding } from '../src/audit/auditor.js';
 import { PageTrackVm } from '../src/domain/vm.js';
 import type { PageTrackEvent } from '../src/events/types.js';
@@ -110,9 +110,6 @@ describe('audit (spec 8): each class with the event and command where it started
 });
 
 describe('pagetrack audit', () => {
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
-  });
 
   it('summary and findings as tables, JSON and CSV; --fail-on gates the exit status', () => {
     const log = join(ROOT, 'examples', 'demo.log.ndjson');

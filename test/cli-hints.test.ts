@@ -7,14 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'pagetrack.js');
 
-beforeAll(() => {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
-});
 
 /** The hint lines after "next:", as argument lists (the commands are printed for a POSIX shell). */
 function hints(stdout: string): string[][] {

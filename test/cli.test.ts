@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,6 @@ describe('pagetrack CLI', () => {
   let dir: string;
   beforeAll(() => {
     // The CLI runs from dist/: build it once (npm ci does this through `prepare`).
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: join(import.meta.dirname, '..') });
     dir = mkdtempSync(join(tmpdir(), 'pagetrack-cli-'));
   });
 

@@ -34,7 +34,6 @@ let dir: string;
 let n = 0;
 const fresh = (name: string) => join(dir, `${n++}-${name}`);
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-hostile-'));
 });
 

@@ -21,7 +21,6 @@ import { tracefsLine } from './trace-printers.js';
 const ROOT = join(import.meta.dirname, '..');
 let dir: string;
 beforeAll(() => {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-feed-'));
 });
 

@@ -4,7 +4,7 @@
  * model-vs-kernel findings; round-trip properties (print with the format string, read back) and
  * fuzzing (any line: an error or a skip, never a crash).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,6 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'pagetrack.js');
 let dir: string;
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-ingest-'));
 });
 let n = 0;

@@ -3,7 +3,7 @@
  * Schema in `schemas/` (a position is `{event, command}` everywhere, gfns are integers), on the
  * shipped example log, a log with every finding class the demo shows, and a small ingested trace.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,6 @@ const schema = (name: string) => ajv.getSchema(`https://pagetrack.dev/schemas/${
 let dir: string;
 let log: string;
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-schemas-'));
   log = join(dir, 'demo.log.ndjson');
   copyFileSync(join(ROOT, 'examples', 'demo.log.ndjson'), log);

@@ -2,7 +2,7 @@
  * Issue 12: one test per profile difference, with exact events, each named after the kernel
  * source it follows (research read: the mirrors listed in the README's profile table).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,6 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'pagetrack.js');
 let dir: string;
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-profiles-'));
 });
 

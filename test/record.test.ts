@@ -4,7 +4,7 @@
  * --duration, --gzip, --ingest, and the errors that explain what is missing. Needs root and a
  * kernel with tracefs: elsewhere skipped with the reason printed.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ const why = isRoot ? undefined : 'pagetrack record needs root (tracefs instances
 if (why) console.log(`record tests SKIPPED: ${why}`);
 let dir: string;
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-record-'));
 });
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });

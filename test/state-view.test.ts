@@ -16,7 +16,6 @@ let log: string;
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
 beforeAll(() => {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'pagetrack-state-view-'));
   // 30 tracked gfns (0x100..0x11d), two users on the first 5, writable SPTEs on 25
   const lines = ['{"op":"memslot-create","as":0,"slot":0,"base":0,"npages":4096}', '{"op":"memslot-create","as":0,"slot":1,"base":8192,"npages":512}'];

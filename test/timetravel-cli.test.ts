@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,6 @@ const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], {
 const json = (...args: string[]) => JSON.parse(run(...args, '--json').stdout);
 
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
   LOG = join(mkdtempSync(join(tmpdir(), 'pagetrack-ttcli-')), 'demo.log.ndjson');
   copyFileSync(join(ROOT, 'examples', 'demo.log.ndjson'), LOG);
 });

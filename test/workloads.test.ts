@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Auditor } from '../src/audit/auditor.js';
 import { PageTrackVm } from '../src/domain/vm.js';
 import { INJECTABLE, WORKLOADS } from '../src/workloads/index.js';
@@ -51,9 +51,6 @@ it('the catalog the CLI lists at start-up names exactly the workloads', () => {
 });
 
 describe('pagetrack simulate', () => {
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
-  });
 
   it('is deterministic for a seed (byte-identical logs with SOURCE_DATE_EPOCH) and says what to try next', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pagetrack-sim-'));
