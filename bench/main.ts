@@ -3,7 +3,7 @@
  * deterministic workload (workload.ts), then pagetrack's log, time travel and audit on its log,
  * and the realistic workloads. Every contestant and every log job runs in a process of its own.
  * `npm run bench -- --json` also writes bench/results/DATE.json; `npm run bench -- --only SECTION` runs one
- * section alone (ingest, cli; with --json: bench/results/DATE-SECTION.json).
+ * section alone (ingest, cli, export, serve, fleet; with --json: bench/results/DATE-SECTION.json).
  *
  * Sizes: PAGETRACK_BENCH_OPS (default 10 million operations), PAGETRACK_BENCH_LOG_EVENTS (the
  * log's size, default 10 million events), PAGETRACK_BENCH_RUNS (default 5), and
@@ -143,7 +143,25 @@ async function serveSection() {
   return r;
 }
 
-const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection, export: exportSection, serve: serveSection };
+/** Section 10, also alone (`--only fleet`): publish and audit through a real 3-node nats-server cluster, beside the file audit. */
+async function fleetSection() {
+  say('fleet through a 3-node nats-server cluster');
+  type S = Spread;
+  const r = child<{ skipped?: string; vms: number; events: number; eventsPerSecond: Record<string, S> & { publishOneLinePerMessage: { events: number; eventsPerSecond: number } } }>('fleet-bench.js', []);
+  if (r.skipped) {
+    console.log(`fleet: skipped (${r.skipped})`);
+    return r;
+  }
+  const e = r.eventsPerSecond;
+  console.log(`fleet: ${r.vms} VMs, ${r.events.toLocaleString('en-US')} events, 3 nats-server nodes on loopback (R3 file streams); target: the network path no slower than the file path`);
+  console.log(`  file audit (1 process)  ${showSpread(e.fileAudit!)}`);
+  console.log(`  publish                 ${showSpread(e.publish!)}`);
+  for (const c of [1, 2, 4]) console.log(`  audit, ${c} process${c > 1 ? 'es' : '  '}     ${showSpread(e[`audit${c}`]!)}`);
+  console.log(`  publish, 1 line/message ${rate(e.publishOneLinePerMessage.eventsPerSecond)}/s (${e.publishOneLinePerMessage.events.toLocaleString('en-US')} events)`);
+  return r;
+}
+
+const alone: Record<string, () => Promise<unknown>> = { ingest: ingestBench, cli: cliSection, export: exportSection, serve: serveSection, fleet: fleetSection };
 if (only !== undefined) {
   const section = alone[only];
   if (!section) throw new Error(`--only: the sections run alone are: ${Object.keys(alone).join(', ')} (got ${only})`);
@@ -279,6 +297,8 @@ const cli = await cliSection();
 const exports = await exportSection();
 // 9. The web view (issue 16).
 const serve = await serveSection();
+// 10. The fleet (issue 17).
+const fleet = await fleetSection();
 
 if (json) {
   const date = new Date().toISOString().slice(0, 10);
@@ -302,6 +322,7 @@ if (json) {
         cli,
         exports,
         serve,
+        fleet,
       },
       null,
       2,

@@ -5,20 +5,16 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeTrace } from '../bench/trace-gen.js';
+import { SCHEMAS, conforms, schema } from './json-schema-check.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'pagetrack.js');
-const SCHEMAS = join(ROOT, 'schemas');
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-for (const f of readdirSync(SCHEMAS)) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')));
-const schema = (name: string) => ajv.getSchema(`https://pagetrack.dev/schemas/${name}.schema.json`)!;
 
 let dir: string;
 let log: string;
@@ -34,17 +30,10 @@ function run(...args: string[]): { status: number | null; stdout: string } {
   return r;
 }
 
-/** Validates `doc` against the command's schema, failing with ajv's own words. */
-function conforms(name: string, doc: unknown): void {
-  const v = schema(name);
-  expect(v, `schemas/${name}.schema.json`).toBeDefined();
-  const ok = v(doc);
-  expect(ok ? [] : v.errors!.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`), name).toEqual([]);
-}
 
 const json = (...args: string[]) => JSON.parse(run(...args).stdout) as Record<string, unknown>;
 
-describe('every command with --json has a schema, and its output conforms', () => {
+describe('every command with --json has a schema, and its output conforms (publish, fleet and audit --nats: test/fleet.test.ts, on a real cluster)', () => {
   it('the schemas in the repository are exactly the commands with --json, plus the shared vocabulary', async () => {
     const help = run('--help').stdout;
     const commands = [...help.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');

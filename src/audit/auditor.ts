@@ -311,6 +311,11 @@ export class Auditor {
     this.last = e;
   }
 
+  /** The findings listed so far, in order (the list only grows): a fleet audit publishes them as they come. */
+  get findingsSoFar(): readonly Finding[] {
+    return this.findings;
+  }
+
   /** Records the number of tracked gfns now, for the summary's series (the caller paces it). */
   sample(): void {
     if (this.last && this.series.at(-1)?.position.event !== this.last.seq) this.series.push({ position: { event: this.last.seq, command: this.last.cmd }, tracked: this.tracked });

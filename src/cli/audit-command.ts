@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type AuditReport, Auditor, SAMPLES, SEVERITIES, type Severity, referenceOf, severityRank } from '../audit/auditor.js';
 import { BUG_CLASS_TITLES } from '../audit/classes.js';
+import { type NatsAuditFlags, natsAuditCommand, natsAuditOptions } from './fleet-command.js';
 import { hex } from '../domain/gfn.js';
 import { table } from './format.js';
 import { LogReader } from '../log/reader.js';
@@ -113,22 +114,28 @@ export function formatAudit(r: AuditReport): string {
 }
 
 export function addAuditCommand(program: Command): void {
-  program
+  const cmd = program
     .command('audit')
     .description('check a log against the invariants and bug classes of docs/reference.md (README, "Audit")')
-    .argument('<log>', 'event log, or - for standard input')
+    .argument('[log]', 'event log, or - for standard input (or --nats URL --vms PATTERN)')
     .option('--json', 'print the summary and findings as JSON')
     .option('--csv', 'print the findings as CSV')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding at or above this severity exists').choices([...SEVERITIES]).default('error'))
     .option('--quiet', 'no progress bar')
     .option('--checkpoint <file>', 'resume after the events the last audit with this file read (a log appended since), and save where this one stops')
-    .addHelpText('after', `\nBug classes (each finding's "ref" is its entry in docs/reference.md, anchored by the class name):\n${Object.entries(BUG_CLASS_TITLES).map(([c, t]) => `  ${c.padEnd(4)} ${t}`).join('\n')}`)
-    .action(async (log: string, o: { json?: boolean; csv?: boolean; failOn: Severity; quiet?: boolean; checkpoint?: string }) => {
-      const r = await auditLog(log, o.quiet, o.checkpoint);
-      if (o.json) console.log(JSON.stringify(r, null, 2));
-      else if (o.csv) process.stdout.write(findingsCsv(r));
-      else console.log(formatAudit(r));
-      const s = r.summary.findings;
-      if (SEVERITIES.some((sev) => severityRank(sev) >= severityRank(o.failOn) && s[sev] > 0)) process.exitCode = 1;
-    });
+    .addHelpText('after', `\nBug classes (each finding's "ref" is its entry in docs/reference.md, anchored by the class name):\n${Object.entries(BUG_CLASS_TITLES).map(([c, t]) => `  ${c.padEnd(4)} ${t}`).join('\n')}`);
+  natsAuditOptions(cmd).action(async (log: string | undefined, o: NatsAuditFlags & { json?: boolean; csv?: boolean; failOn: Severity; quiet?: boolean; checkpoint?: string }) => {
+    if (o.nats !== undefined) {
+      // A fleet's VMs from a JetStream stream, audited by a group (README, "A fleet of hosts").
+      if (o.csv || o.checkpoint !== undefined) throw new UsageError(`--nats does not take ${o.csv ? '--csv' : '--checkpoint'}: the group keeps its own records in the stream`);
+      await natsAuditCommand({ ...o, nats: o.nats });
+      return;
+    }
+    const r = await auditLog(log!, o.quiet, o.checkpoint);
+    if (o.json) console.log(JSON.stringify(r, null, 2));
+    else if (o.csv) process.stdout.write(findingsCsv(r));
+    else console.log(formatAudit(r));
+    const s = r.summary.findings;
+    if (SEVERITIES.some((sev) => severityRank(sev) >= severityRank(o.failOn) && s[sev] > 0)) process.exitCode = 1;
+  });
 }

@@ -20,6 +20,7 @@ import { addIngestCommand } from './ingest-command.js';
 import { addRecordCommand } from './record-command.js';
 import { addExportCommands } from './export-command.js';
 import { addServeCommand } from './serve-command.js';
+import { addFleetCommands, natsLogPath, natsLogOptions } from './fleet-command.js';
 import { addTimeTravelCommands, openMachine, parseInt10 } from './timetravel-commands.js';
 import { UsageError, exitWithError, installLastResort } from './errors.js';
 import { openInput } from '../io/input-file.js';
@@ -37,6 +38,9 @@ function nonNegativeInt(what: string) {
   };
 }
 
+/** Commands whose log may come from a NATS JetStream stream instead (README, "A fleet of hosts"). */
+const LOG_OR_NATS = new Set(['state', 'why', 'history', 'audit']);
+
 const program = new Command()
   .name('pagetrack')
   .description('An event-sourced model of KVM guest page tracking: run command scripts, verify logs, inspect the state at any event.')
@@ -47,9 +51,18 @@ const program = new Command()
   // private file first, since log commands read their log more than once.
   .hook('preAction', async (_program, command) => {
     const i = command.registeredArguments.findIndex((a) => a.name() === 'log');
-    if (i < 0 || command.processedArgs[i] !== '-') return;
-    if (command.name() === 'debug') throw new UsageError('debug reads its commands from standard input: give the log as a file');
-    command.processedArgs[i] = await spoolStdin();
+    if (i < 0) return;
+    // --nats stands for the log in these (publish's --nats is where the log goes).
+    const nats = LOG_OR_NATS.has(command.name()) ? (command.opts() as { nats?: string }).nats : undefined;
+    const given = command.processedArgs[i] as string | undefined;
+    if (nats !== undefined && given !== undefined) throw new UsageError(`give a log or --nats, not both (got ${given} and --nats ${nats})`);
+    // `state`/`why`/`history --nats URL --vm HOST/VM`: the VM's log, copied out of the stream.
+    if (nats !== undefined && command.name() !== 'audit') command.processedArgs[i] = await natsLogPath(command.opts() as { nats: string; vm?: string; stream?: string });
+    else if (given === undefined && nats === undefined) throw new UsageError(`${command.name()} needs a log (a file, - for standard input${command.name() === 'audit' ? ', or --nats URL --vms PATTERN' : ', or --nats URL --vm HOST/VM'})`);
+    else if (given === '-') {
+      if (command.name() === 'debug') throw new UsageError('debug reads its commands from standard input: give the log as a file');
+      command.processedArgs[i] = await spoolStdin();
+    }
   });
 
 program
@@ -99,10 +112,9 @@ program
     if (rejected > 0) process.exitCode = 1;
   });
 
-program
-  .command('state')
+natsLogOptions(program.command('state'))
   .description('print the state at a position of a log (default: its end)')
-  .argument('<log>', 'event log, or - for standard input')
+  .argument('[log]', 'event log, or - for standard input (or --nats URL --vm HOST/VM)')
   .option('--json', 'print JSON (shape in the README)')
   .option('--at <P>', 'state at position P: e<N>, c<K>, start or end (through the index)')
   .option('--command <K>', 'state after command K (a plain replay)', nonNegativeInt('--command'))
@@ -179,6 +191,7 @@ addIngestCommand(program);
 addRecordCommand(program);
 addExportCommands(program);
 addServeCommand(program);
+addFleetCommands(program);
 
 installLastResort();
 program.parseAsync().catch((err: unknown) => {

@@ -13,6 +13,7 @@ import { truncationNote } from './load.js';
 
 import { UsageError } from './errors.js';
 import { touchJson, whyJson } from './json-output.js';
+import { natsLogOptions } from './fleet-command.js';
 export { UsageError };
 
 export function parseGfn(v: string): number {
@@ -161,10 +162,9 @@ export function addTimeTravelCommands(program: Command): void {
   });
 
   withIndexOptions(
-    program
-      .command('history')
+    natsLogOptions(program.command('history'))
+      .argument('[log]', 'event log, or - for standard input (or --nats URL --vm HOST/VM)')
       .description('every event that touched a gfn, with the commands that caused them')
-      .argument('<log>', 'event log, or - for standard input')
       .requiredOption('--gfn <G>', 'the gfn', parseGfn)
       .option('--as <A>', 'only this address space', parseInt10('--as'))
       .option('--to <P>', 'up to this position'),
@@ -181,10 +181,9 @@ export function addTimeTravelCommands(program: Command): void {
   });
 
   withIndexOptions(
-    program
-      .command('why')
+    natsLogOptions(program.command('why'))
+      .argument('[log]', 'event log, or - for standard input (or --nats URL --vm HOST/VM)')
       .description('why a gfn is tracked at a position: its unmatched adds, by user')
-      .argument('<log>', 'event log, or - for standard input')
       .requiredOption('--gfn <G>', 'the gfn', parseGfn)
       .requiredOption('--at <P>', 'the position')
       .option('--as <A>', 'address space', parseInt10('--as'), 0),
