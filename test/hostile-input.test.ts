@@ -485,7 +485,9 @@ describe('11.11 every reader says what it dropped', () => {
 describe('bad arguments exit 2 (README exit table), and run reads - as standard input', () => {
   it("a missing argument, an unknown command or option, a bad option value: commander's one-line message and exit 2; --help and --version exit 0", () => {
     const cases: Array<[string[], string]> = [
-      [['state'], "error: missing required argument 'log'"],
+      [['state'], 'pagetrack: state needs a log (a file, - for standard input, or --nats URL --vm HOST/VM)'],
+      [['audit'], 'pagetrack: audit needs a log (a file, - for standard input, or --nats URL --vms PATTERN)'],
+      [['verify'], "error: missing required argument 'log'"],
       [['bogus'], "error: unknown command 'bogus'"],
       [['state', DEMO, '--nope'], "error: unknown option '--nope'\n(Did you mean --type?)"],
       [['state', DEMO, '--interval', 'x', '--at', 'end'], "error: option '--interval <N>' argument 'x' is invalid. --interval must be a non-negative integer, got 'x'"],
