@@ -104,7 +104,9 @@ function child<T>(script: string, args: Array<string | number>, heapMiB = 4096):
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 28,
   });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
+  // A job prints one JSON document: on one line, or (the jobs that also run alone) indented.
+  const text = out.trim();
+  return JSON.parse(text.startsWith('{') ? text : text.split('\n').at(-1)!) as T;
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'pagetrack-bench-'));

@@ -59,9 +59,10 @@ async function fileAudit(path: string): Promise<AuditReport> {
   return a!.finish();
 }
 
-/** Every finding the group published for a VM, in stream order. */
-function publishedFindings(f: Fleet, group: string, vm: string): Promise<Array<Record<string, unknown>>> {
-  return retrying('read the findings', 30_000, () => readFindings(f, group, vm)); // a node may just have died
+/** Every finding the group published for a VM, in stream order, without the `atEnd` mark of those finish() added. */
+async function publishedFindings(f: Fleet, group: string, vm: string): Promise<Array<Record<string, unknown>>> {
+  const all = await retrying('read the findings', 30_000, () => readFindings(f, group, vm)); // a node may just have died
+  return all.map(({ atEnd: _end, ...rest }) => rest);
 }
 
 async function readFindings(f: Fleet, group: string, vm: string): Promise<Array<Record<string, unknown>>> {
@@ -274,7 +275,7 @@ describe.skipIf(!!why)('fleet on a 3-node JetStream cluster', () => {
     }, 20_000, c);
     c.proc.kill('SIGKILL');
     await c.done;
-    const mid = (await readRecord(f, 'g3', { host: 'h2', vm: 'big' }))!.record;
+    const mid = (await readRecord(f, 'g3', { host: 'h2', vm: 'big' }))!.record!;
     expect(mid).toMatchObject({ owner: 'doomed', done: false });
     expect(mid.audited).toBeLessThan(reports.big!.summary.events);
     const r = await natsAudit({ url: tc.url, vms: 'h2/*', group: 'g3', consumer: 'heir', leaseMs: 1000 });
@@ -381,6 +382,37 @@ describe.skipIf(!!why)('fleet on a 3-node JetStream cluster', () => {
     expect(d.code).toBe(2);
     expect(d.out).toContain(`h4/forged: nats h4/forged${forgedInFile}`);
   }, 30_000);
+
+  it('a VM whose log grows between audits: the findings that held only at the old end are marked atEnd, and the grown log\'s audit adds exactly its own (none lost, none stale); a forged record or log message is that VM\'s row', async () => {
+    const demo = readFileSync(join(ROOT, 'examples', 'demo.log.ndjson'), 'utf8').split('\n').slice(0, -1);
+    const part = join(dir, 'demo-part.log.ndjson');
+    writeFileSync(part, demo.slice(0, 30).join('\n') + '\n'); // header + 29 events: a cut before an emulated write's delivery is closed (B10 at that end)
+    await publishLog({ url: tc.url, vm: { host: 'h6', vm: 'grow' }, log: part });
+    await natsAudit({ url: tc.url, vms: 'h6/*', group: 'g6' });
+    const full = join(dir, 'demo-full.log.ndjson');
+    writeFileSync(full, demo.join('\n') + '\n');
+    await publishLog({ url: tc.url, vm: { host: 'h6', vm: 'grow' }, log: full });
+    const r = await natsAudit({ url: tc.url, vms: 'h6/*', group: 'g6' });
+    const want = await fileAudit(full);
+    expect(r.vms[0]).toMatchObject({ vm: 'h6/grow', done: true, findings: want.summary.findings });
+    const all = await readFindings(f, 'g6', 'h6/grow');
+    const tail = Math.max(...all.map((x) => (typeof x.atEnd === 'number' ? x.atEnd : 0)));
+    // The stable findings, then those of the log's present end: the file audit's list.
+    const now = all.filter((x) => x.atEnd === undefined || x.atEnd === tail).map(({ atEnd: _e, ...x }) => x);
+    expect(now.sort((a, b) => Number(a.index) - Number(b.index))).toEqual(expectedFindings(want, 'h6/grow'));
+    expect(all.some((x) => typeof x.atEnd === 'number' && x.atEnd < tail)).toBe(true); // the old end's B10, kept as what held there
+
+    // A forged record and a forged log message: rows of their VMs; the others are audited.
+    await f.js.publish('pagetrack.audit.g6.h6.grow', JSON.stringify({ owner: null, until: 0, audited: 9, published: 0, streamSeq: 999999, done: true, at: 1, findings: { error: 'lots' }, findingsByClass: 'B1B1' }));
+    await f.js.publish('pagetrack.log.h6.bad', 'garbage');
+    const s = await fleetSummary({ url: tc.url, vms: 'h6/*', group: 'g6' });
+    expect(s.vms.map((v) => [v.vm, v.error?.replace(/message \d+/g, 'message N')])).toEqual([
+      ['h6/bad', 'nats h6/bad (stream PAGETRACK message N):0: a message must hold whole lines, each ended by "\\n"'],
+      ['h6/grow', 'audit record of h6/grow (stream PAGETRACK_AUDIT message N): not an audit record pagetrack wrote'],
+    ]);
+    const again = await natsAudit({ url: tc.url, vms: 'h6/grow', group: 'g6' });
+    expect(again.vms[0]).toMatchObject({ vm: 'h6/grow', done: true, findings: want.summary.findings });
+  }, 60_000);
 
   it('the CLI: state, why and history --nats --vm answer as on the file; audit --nats, fleet and publish --json conform to their schemas', async () => {
     const cli = async (...args: string[]) => {

@@ -15,6 +15,7 @@ import { MAX_LINE_BYTES } from '../io/limits.js';
 import type { ReadStart } from '../log/reader.js';
 import type { ValidatorSaved } from '../log/validate.js';
 import { writeFileSafely } from '../io/safe-write.js';
+import { asInputError } from '../io/input-file.js';
 import { indexKey, sign, signatureHolds } from '../timetravel/index-key.js';
 
 const MAGIC = Buffer.from('pagetrack-audit-checkpoint 1\n');
@@ -29,6 +30,12 @@ export interface AuditCheckpoint {
 
 export class CheckpointError extends Error {}
 
+/** Refuses up front when no lasting key can be kept: a checkpoint signed with a key of this process only would be refused by the next run. */
+export function checkpointKeyProblem(): string | undefined {
+  const k = indexKey();
+  return k.ephemeral ? `--checkpoint needs a key that lasts between runs, and none can be kept (${k.ephemeral})` : undefined;
+}
+
 export function saveAuditCheckpoint(path: string, cp: AuditCheckpoint): void {
   const payload = serialize(cp);
   writeFileSafely(path, Buffer.concat([MAGIC, sign(indexKey().key, payload), payload]), 'audit checkpoint');
@@ -41,7 +48,7 @@ export function loadAuditCheckpoint(path: string): AuditCheckpoint | undefined {
     bytes = readFileSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    throw asInputError(err, 'audit checkpoint', path);
   }
   if (bytes.length < MAGIC.length + MAC_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new CheckpointError(`${path}: not a pagetrack audit checkpoint (it does not start with '${MAGIC.toString().trim()}')`);

@@ -11,7 +11,7 @@ import { UsageError } from './errors.js';
 import { EventValidator } from '../log/validate.js';
 import { parseHeader } from '../log/format.js';
 import { openInput } from '../io/input-file.js';
-import { type AuditCheckpoint, loadAuditCheckpoint, mismatch, saveAuditCheckpoint } from '../audit/audit-checkpoint.js';
+import { type AuditCheckpoint, checkpointKeyProblem, loadAuditCheckpoint, mismatch, saveAuditCheckpoint } from '../audit/audit-checkpoint.js';
 
 /** Why checkpoint `cp` does not fit `log` (its header, and the line where it stopped), or undefined. */
 async function checkpointMismatch(log: string, cp: AuditCheckpoint): Promise<string | undefined> {
@@ -32,6 +32,10 @@ async function checkpointMismatch(log: string, cp: AuditCheckpoint): Promise<str
  * and saves where this one stops; the report is the whole log's either way.
  */
 export async function auditLog(log: string, quiet = false, checkpoint?: string): Promise<AuditReport> {
+  if (checkpoint !== undefined) {
+    const problem = checkpointKeyProblem();
+    if (problem) throw new UsageError(problem);
+  }
   const resumed = checkpoint !== undefined ? loadAuditCheckpoint(checkpoint) : undefined;
   if (resumed && checkpoint) {
     const why = await checkpointMismatch(log, resumed);
@@ -81,7 +85,7 @@ export async function auditLog(log: string, quiet = false, checkpoint?: string):
 
 const csvCell = (v: unknown) => {
   const s = v === undefined ? '' : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; // RFC 4180, as export --format csv
 };
 
 export function findingsCsv(r: AuditReport): string {

@@ -1,8 +1,6 @@
 import { type Command, Option } from 'commander';
-import { exportCsv, type ExportWhat } from '../export/csv.js';
-import { exportParquet } from '../export/parquet.js';
-import { exportPerfetto } from '../export/perfetto.js';
-import { cellText, parquetOf, runQuery } from '../export/query.js';
+import type { ExportWhat } from '../export/csv.js';
+// The exporters (and DuckDB behind parquet and query) load when these commands run, not at every start.
 import { OutputClosed, sinkFor } from '../export/sink.js';
 import { UsageError } from './errors.js';
 import { table } from './format.js';
@@ -38,10 +36,15 @@ export async function runExport(log: string, o: ExportOpts): Promise<ExportDone>
   const window = { from: o.from, to: o.to, index: o.index, quiet: o.quiet };
   const what = o.what ?? 'events';
   if (o.format === 'perfetto') {
+    const { exportPerfetto } = await import('../export/perfetto.js');
     const s = await exportPerfetto(log, sinkFor(o.out, 'trace'), { ...window, findings: o.findings !== false });
     return { events: s.events, traceEvents: s.traceEvents, findings: s.findings, clock: s.clock };
   }
-  if (o.format === 'csv') return { rows: (await exportCsv(log, what, sinkFor(o.out, 'CSV export'), window)).rows };
+  if (o.format === 'csv') {
+    const { exportCsv } = await import('../export/csv.js');
+    return { rows: (await exportCsv(log, what, sinkFor(o.out, 'CSV export'), window)).rows };
+  }
+  const { exportParquet } = await import('../export/parquet.js');
   return { rows: (await exportParquet(log, { [what]: o.out }, window))[what] };
 }
 
@@ -84,6 +87,7 @@ export function addExportCommands(program: Command): void {
     .option('--quiet', 'no progress bar')
     .action(async (log: string, sql: string, o: { json?: boolean; index?: string; quiet?: boolean }) => {
       if (sql.trim() === '') throw new UsageError('the SQL is empty');
+      const { cellText, parquetOf, runQuery } = await import('../export/query.js');
       const files = await parquetOf(log, { index: o.index, quiet: o.quiet, onNote: (n) => console.error(`pagetrack: ${n}`) });
       const r = await runQuery(files, sql);
       if (o.json) {

@@ -4,7 +4,8 @@
  * `audit --nats` (natsAuditCommand) and of `state`/`why`/`history --nats --vm` (natsLogPath).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { removeAtExit } from '../io/temp-dir.js';
 import { dirname } from 'node:path';
 import { SEVERITIES, type Severity, severityRank } from '../audit/auditor.js';
 import type { NatsAuditResult } from '../fleet/consume.js';
@@ -29,7 +30,7 @@ export async function natsLogPath(o: { nats: string; vm?: string; stream?: strin
   if (!o.vm) throw new UsageError('--nats needs --vm HOST/VM: the VM whose log to read');
   const { natsMaterialize } = await import('../fleet/fleet.js');
   const { path } = await natsMaterialize({ url: o.nats, vm: o.vm, stream: o.stream });
-  process.once('exit', () => rmSync(dirname(path), { recursive: true, force: true }));
+  removeAtExit(dirname(path));
   return path;
 }
 
@@ -72,6 +73,7 @@ export async function natsAuditCommand(o: NatsAuditCliOptions): Promise<NatsAudi
     leaseMs: o.lease !== undefined ? o.lease * 1000 : undefined,
     onVm: o.quiet || o.json ? undefined : (v) => console.error(`pagetrack: audited ${v.vm}: ${v.error ? `log bad: ${v.error}` : `${v.events} events`}`),
   });
+  if (r.vms.length === 0) throw new UsageError(`no VM in the log stream matches --vms ${o.vms} (pagetrack fleet --nats ${o.nats} lists them)`);
   if (o.json) console.log(JSON.stringify(r, null, 2));
   else {
     const here = r.auditedHere.length ? `audited here: ${r.auditedHere.join(' ')}${r.takenOver.length ? ` (taken over: ${r.takenOver.join(' ')})` : ''}` : 'audited here: none (the group had done them)';
@@ -104,7 +106,7 @@ export function addFleetCommands(program: Command): void {
     .option('--stream <name>', `the stream (default ${DEFAULT_STREAM}; created when missing)`)
     .option('--replicas <n>', 'replicas when creating the stream (default 3, or the cluster size when smaller)', int('--replicas', 1, 5))
     .option('--follow', 'keep publishing what is appended to the log until interrupted')
-    .option('--message-bytes <n>', `lines per message up to this many bytes (default ${DEFAULT_MESSAGE_BYTES}; 1: one line per message)`, int('--message-bytes', 1, 8 << 20))
+    .option('--message-bytes <n>', `lines per message up to this many bytes (default ${DEFAULT_MESSAGE_BYTES}; 1: one line per message)`, int('--message-bytes', 1, 512 << 10))
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'print nothing on success')
     .action(async (log: string, o: { nats: string; vm: string; stream?: string; replicas?: number; follow?: boolean; messageBytes?: number; json?: boolean; quiet?: boolean }) => {

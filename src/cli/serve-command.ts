@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { LogView } from '../serve/log-view.js';
-import { startServer } from '../serve/server.js';
+import { UsageError } from './errors.js';
 import { openMachine } from './timetravel-commands.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -22,8 +21,17 @@ export function addServeCommand(program: Command): void {
     .option('--quiet', 'no progress bar while the index is built')
     .action(async (log: string, o: { port: number; host: string; index?: string; quiet?: boolean }) => {
       if (!LOOPBACK.has(o.host)) console.error(`pagetrack: warning: serving on ${o.host}, not loopback: anyone who can reach this address can read the log (the view is read-only, with no authentication)`);
+      // The server's modules load when it runs, not at every command's start.
+      const [{ LogView }, { startServer }] = await Promise.all([import('../serve/log-view.js'), import('../serve/server.js')]);
       const view = LogView.of(await openMachine(log, { ...(o.index !== undefined ? { index: o.index } : {}), ...(o.quiet ? { quiet: true } : {}) }));
-      const serving = await startServer(view, { host: o.host, port: o.port });
+      const serving = await startServer(view, { host: o.host, port: o.port }).catch(async (err: NodeJS.ErrnoException) => {
+        await view.close();
+        // A port in use, an address not here: the user's --port or --host, said as such.
+        if (err.code === 'EADDRINUSE') throw new UsageError(`--port ${o.port}: the port is in use on ${o.host}`);
+        if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') throw new UsageError(`--host ${o.host}: no such address on this machine (${err.code})`);
+        if (err.code === 'EACCES') throw new UsageError(`--port ${o.port}: not allowed to listen there (EACCES)`);
+        throw err;
+      });
       console.log(`pagetrack: serving ${log} at ${serving.url}`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

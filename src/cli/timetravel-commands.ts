@@ -120,12 +120,12 @@ export function addTimeTravelCommands(program: Command): void {
         await tm.seek(o.back ? hit.seq - 1 : hit.seq);
       }
       if (!hit) {
-        console.log(o.json ? JSON.stringify({ found: false, position: tm.point }) : `no ${o.back ? 'earlier' : 'later'} event matches; still at ${where(tm)}`);
+        console.log(o.json ? JSON.stringify({ found: false, from: fromPoint, position: tm.point }) : `no ${o.back ? 'earlier' : 'later'} event matches; still at ${where(tm)}`);
         process.exitCode = 1;
         return;
       }
       // Forwards: stop just after the match; backwards: just before it, so stepping forward replays it.
-      console.log(o.json ? JSON.stringify({ found: true, position: tm.point, event: hit }) : `${where(tm)}  ${o.back ? 'before' : 'after'}: ${formatEvent(hit)}`);
+      console.log(o.json ? JSON.stringify({ found: true, from: fromPoint, position: tm.point, event: hit }) : `${where(tm)}  ${o.back ? 'before' : 'after'}: ${formatEvent(hit)}`);
       return;
     }
     if (o.by === 'command') await tm.stepCommands(o.back ? -o.count : o.count);

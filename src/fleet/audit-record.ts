@@ -34,9 +34,11 @@ export interface AuditRecord {
 }
 
 export interface Stored {
-  readonly record: AuditRecord;
+  /** Undefined when the latest message is not a record pagetrack wrote (`problem` says why): it is audited again and overwritten. */
+  readonly record: AuditRecord | undefined;
   /** The record's stream sequence: what the next write expects. */
   readonly seq: number;
+  readonly problem?: string;
 }
 
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -50,7 +52,22 @@ function parseRecord(data: Uint8Array, where: string): AuditRecord {
     throw new UsageError(`${where}: not JSON`);
   }
   if (typeof r !== 'object' || r === null) throw new UsageError(`${where}: not an object`);
-  if (!(r.owner === null || typeof r.owner === 'string') || !num(r.until) || !num(r.audited) || !num(r.published) || !num(r.streamSeq) || typeof r.done !== 'boolean' || !num(r.at)) {
+  const counts = (x: unknown): boolean => x === undefined || (typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every(num));
+  const severities = (x: unknown): boolean => x === undefined || (counts(x) && ['error', 'warning', 'info'].every((k) => num((x as Record<string, unknown>)[k])) && Object.keys(x as object).length === 3);
+  if (
+    !(r.owner === null || typeof r.owner === 'string') ||
+    !num(r.until) ||
+    !num(r.audited) ||
+    !num(r.published) ||
+    !num(r.streamSeq) ||
+    typeof r.done !== 'boolean' ||
+    !num(r.at) ||
+    !(r.profile === undefined || typeof r.profile === 'string') ||
+    !(r.error === undefined || typeof r.error === 'string') ||
+    !severities(r.findings) ||
+    !counts(r.findingsByClass) ||
+    (r.findingsByClass !== undefined && !Object.keys(r.findingsByClass as object).every((k) => /^B\d{1,2}$/.test(k)))
+  ) {
     throw new UsageError(`${where}: not an audit record pagetrack wrote`);
   }
   return r as unknown as AuditRecord;
@@ -59,7 +76,13 @@ function parseRecord(data: Uint8Array, where: string): AuditRecord {
 export async function readRecord(f: Fleet, group: string, vm: VmId): Promise<Stored | undefined> {
   const m = await f.jsm.streams.getMessage(auditStream(f.stream), { last_by_subj: auditSubject(group, vm) });
   if (!m) return undefined;
-  return { record: parseRecord(m.data, `audit record of ${vmName(vm)} (stream ${auditStream(f.stream)} message ${m.seq})`), seq: m.seq };
+  try {
+    return { record: parseRecord(m.data, `audit record of ${vmName(vm)} (stream ${auditStream(f.stream)} message ${m.seq})`), seq: m.seq };
+  } catch (err) {
+    // Anyone with publish rights on the audit subjects can write there: a bad record is reported and overwritten, never trusted.
+    if (err instanceof UsageError) return { record: undefined, seq: m.seq, problem: err.message };
+    throw err;
+  }
 }
 
 /** Writes `record` if the subject still ends at `expect` (0: no record yet); undefined when another writer got there first. */

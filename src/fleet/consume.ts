@@ -117,7 +117,15 @@ export class AuditGroupMember {
   async run(): Promise<NatsAuditResult> {
     const vms = await this.retry('list VMs', () => listVms(this.f, this.o.vms));
     const tails = new Map<string, VmTail | undefined>();
-    for (const vm of vms) tails.set(vmName(vm), await this.retry(`${vmName(vm)}: read its last message`, () => vmTail(this.f, vm)));
+    for (const vm of vms) {
+      try {
+        tails.set(vmName(vm), await this.retry(`${vmName(vm)}: read its last message`, () => vmTail(this.f, vm)));
+      } catch (err) {
+        // One VM's bad last message (forged, not whole lines) is that VM's row, not the group's end.
+        if (!(err instanceof LogError)) throw err;
+        tails.set(vmName(vm), undefined);
+      }
+    }
     // Start at a different VM in each process: fewer lost races.
     const start = vms.length ? randomBytes(2).readUInt16BE() % vms.length : 0;
     const order = [...vms.slice(start), ...vms.slice(0, start)];
@@ -126,7 +134,8 @@ export class AuditGroupMember {
       for (const vm of order) {
         const tail = tails.get(vmName(vm));
         const stored = await this.retry(`${vmName(vm)}: read its record`, () => readRecord(this.f, this.group, vm));
-        const rec = stored?.record;
+        // A record past the end of the VM's log was not written by an audit of this log: audited again.
+        const rec = stored?.record && tail && stored.record.streamSeq > tail.streamSeq ? undefined : stored?.record;
         if (rec && tail && rec.streamSeq >= tail.streamSeq && (rec.done || rec.error)) continue; // done up to where it ended when listed
         if (!tail) continue; // nothing published for it
         if (rec?.error && rec.streamSeq >= tail.streamSeq) continue;
@@ -208,7 +217,15 @@ export class AuditGroupMember {
       }
       if (lost) throw new LostLease();
       const report: AuditReport = (auditor ?? new Auditor(reader.header!.profile)).finish();
-      await publishFrom(report.findings);
+      // What finish() adds (the last command's closing checks) holds for the log as it ends here,
+      // not for a longer one: published under ids of this end (`atEnd`), and not counted in
+      // `published`, the stable prefix an audit of the grown log goes on from.
+      const acks: Promise<unknown>[] = [];
+      for (let k = published; k < report.findings.length; k++) {
+        const body = JSON.stringify({ vm: name, index: k, atEnd: tail.streamSeq, ...report.findings[k] });
+        acks.push(this.retry(`${name}: publish finding ${k}`, () => this.f.js.publish(subject, body, { msgID: `${this.group}/${name}/end${tail.streamSeq}/${k}` })));
+      }
+      await Promise.all(acks);
       const s = report.summary;
       checkpoint = { owner: null, until: 0, audited: seen, published, streamSeq: tail.streamSeq, done: true, profile: s.profile, findings: s.findings, findingsByClass: s.findingsByClass, at: Date.now() };
       await write(checkpoint);
@@ -227,8 +244,17 @@ export class AuditGroupMember {
 export async function summariseVms(f: Fleet, group: string, vms: readonly VmId[], retryMs = 120_000): Promise<VmAudit[]> {
   const rows: VmAudit[] = [];
   for (const vm of vms) {
-    const tail = await retrying(`${vmName(vm)}: read its last message`, retryMs, () => vmTail(f, vm));
-    const r = (await retrying(`${vmName(vm)}: read its record`, retryMs, () => readRecord(f, group, vm)))?.record;
+    let tail: VmTail | undefined;
+    let bad: string | undefined;
+    try {
+      tail = await retrying(`${vmName(vm)}: read its last message`, retryMs, () => vmTail(f, vm));
+    } catch (err) {
+      if (!(err instanceof LogError)) throw err;
+      bad = err.message; // this VM's row, not the summary's end
+    }
+    const stored = await retrying(`${vmName(vm)}: read its record`, retryMs, () => readRecord(f, group, vm));
+    const r = stored?.record && stored.record.streamSeq <= (tail?.streamSeq ?? Infinity) ? stored.record : undefined;
+    const error = bad ?? stored?.problem ?? (stored?.record && !r ? `its audit record names stream message ${stored.record.streamSeq}, past the end of its log: not written by an audit of this log` : r?.error);
     rows.push({
       vm: vmName(vm),
       events: tail?.eventSeq ?? 0,
@@ -238,7 +264,7 @@ export async function summariseVms(f: Fleet, group: string, vms: readonly VmId[]
       ...(r?.profile ? { profile: r.profile } : {}),
       ...(r?.findings ? { findings: r.findings } : {}),
       ...(r?.findingsByClass ? { findingsByClass: r.findingsByClass } : {}),
-      ...(r?.error ? { error: r.error } : {}),
+      ...(error ? { error } : {}),
       ...(tail ? { lastEvent: tail.time.toISOString() } : {}),
     });
   }

@@ -17,6 +17,7 @@ import { checkName, parseVmId, vmName } from './subjects.js';
 import { vmTail } from './vm-tail.js';
 import { VmLogReader } from './vm-reader.js';
 import { UsageError } from '../cli/errors.js';
+import { LogError } from '../log/format.js';
 import { table } from '../cli/format.js';
 import type { ReadSummary } from '../log/reader.js';
 
@@ -45,7 +46,13 @@ export async function fleetSummary(o: FleetSummaryOptions): Promise<FleetSummary
       throw err;
     }));
     const rows: VmAudit[] = hasAudit ? await summariseVms(f, group, vms) : await Promise.all(vms.map(async (vm) => {
-      const t = await retrying(`fleet: ${vmName(vm)}: read its last message`, RETRY_MS, () => vmTail(f, vm));
+      let t;
+      try {
+        t = await retrying(`fleet: ${vmName(vm)}: read its last message`, RETRY_MS, () => vmTail(f, vm));
+      } catch (err) {
+        if (!(err instanceof LogError)) throw err;
+        return { vm: vmName(vm), events: 0, audited: 0, done: false, owner: null, error: err.message } satisfies VmAudit;
+      }
       return { vm: vmName(vm), events: t?.eventSeq ?? 0, audited: 0, done: false, owner: null, ...(t ? { lastEvent: t.time.toISOString() } : {}) } satisfies VmAudit;
     }));
     const byClass: Record<string, number> = {};

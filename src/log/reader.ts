@@ -105,11 +105,11 @@ function checkChain(bytes: Uint8Array, prev: string, hashOf: (b: Uint8Array) => 
 }
 
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { hash } = require('node:crypto');
 const hashOf = (b) => hash('sha256', b, 'base64url');
 ${checkChain.toString()}
-let prev = '';
+let prev = workerData.prev;
 parentPort.on('message', ({ id, buf, skipFirst }) => {
   const result = checkChain(new Uint8Array(buf), prev, hashOf, skipFirst);
   prev = result.last;
@@ -136,10 +136,12 @@ class InlineChain implements ChainChecker {
 
 /** The chain checked in a worker thread, one request per chunk, in parallel with parsing. */
 class ChainWorker implements ChainChecker {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+  private readonly worker: Worker;
   private readonly waiting = new Map<number, (r: ChainResult) => void>();
   private next = 0;
-  constructor() {
+  /** `prev`: the hash of the line before the first one checked (a read that starts mid-log). */
+  constructor(prev = '') {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { prev } });
     this.worker.on('message', ({ id, result }: { id: number; result: ChainResult }) => {
       this.waiting.get(id)!(result);
       this.waiting.delete(id);
@@ -183,7 +185,7 @@ export class LogReader {
     const start = this.options.start;
     // A source's size is unknown (0: no share in the progress, no hash worker unless asked).
     const { fh, size: totalBytes }: { fh: ByteSource; size: number } = this.options.source ? { fh: this.options.source, size: 0 } : await openInput(path, 'log');
-    const chain: ChainChecker = (this.options.hashWorker ?? (!start && totalBytes > 8 << 20)) ? new ChainWorker() : new InlineChain(start?.prevHash);
+    const chain: ChainChecker = (this.options.hashWorker ?? (!start && totalBytes > 8 << 20)) ? new ChainWorker(start?.prevHash) : new InlineChain(start?.prevHash);
     const validator = this.options.validator ?? new EventValidator({ schema: validate, ...(start ? { history: false, after: start } : {}) });
     const parser = new LineParser();
     let carry: Buffer = Buffer.alloc(0);

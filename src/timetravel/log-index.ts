@@ -12,7 +12,7 @@
  * Anything that does not hold is said (onNote) and the index is rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -204,8 +204,24 @@ export function saveIndex(log: string, index: LogIndex, path = indexPathOf(log))
   writeFileSafely(path, Buffer.concat([MAGIC, sign(key, signed), signed, ...segments]), 'index');
 }
 
-/** Makes each checkpoint's `small.sptes` read its segment (checked against its HMAC) on first use. */
-function attachSptes(index: LogIndex, path: string, base: number, key: Buffer): void {
+/** The open index file behind a loaded index's SPTE segments (closeIndex closes it). */
+const OPEN = new WeakMap<LogIndex, number>();
+
+/** Closes the file a loaded index reads its SPTEs from (TimeMachine.close). */
+export function closeIndex(index: LogIndex): void {
+  const fd = OPEN.get(index);
+  if (fd === undefined) return;
+  OPEN.delete(index);
+  closeSync(fd);
+}
+
+/**
+ * Makes each checkpoint's `small.sptes` read its segment (checked against its HMAC) on first use,
+ * through `fd`, the file the head was read from: a rebuild that replaces the index meanwhile
+ * (another command) does not pull the segments from under it.
+ */
+function attachSptes(index: LogIndex, fd: number, path: string, base: number, key: Buffer): void {
+  OPEN.set(index, fd);
   for (const cp of index.checkpoints) {
     const stored = cp.small.sptes as unknown as StoredSptes;
     let loaded: Float64Array | undefined;
@@ -215,15 +231,12 @@ function attachSptes(index: LogIndex, path: string, base: number, key: Buffer): 
         if (loaded) return loaded;
         const out = new Float64Array(stored.length);
         const bytes = new Uint8Array(out.buffer);
-        const fd = openSync(path, 'r');
-        try {
-          if (readSync(fd, bytes, 0, bytes.length, base + stored.at) !== bytes.length || !signatureHolds(key, bytes, stored.mac)) {
-            // A cache that does not hold is dropped, so the next command rebuilds it.
-            rmSync(path, { force: true });
-            throw new InputError(path, `the index ${path} was changed after it was opened (the SPTEs of its checkpoint at e${cp.seq} do not hold its signature); it was removed: run the command again to rebuild it`);
-          }
-        } finally {
-          closeSync(fd);
+        if (readSync(fd, bytes, 0, bytes.length, base + stored.at) !== bytes.length || !signatureHolds(key, bytes, stored.mac)) {
+          // A cache that does not hold is dropped (if it is still the file opened), so the next command rebuilds it.
+          const opened = fstatSync(fd);
+          const now = statSync(path, { throwIfNoEntry: false });
+          if (now && now.ino === opened.ino && now.dev === opened.dev) rmSync(path, { force: true });
+          throw new InputError(path, `the index ${path} was changed after it was opened (the SPTEs of its checkpoint at e${cp.seq} do not hold its signature); it was removed: run the command again to rebuild it`);
         }
         return (loaded = out);
       },
@@ -243,9 +256,14 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
   const id = await identityStat(log);
   let bytes: Buffer;
   let room = 0;
+  let headIno = 0;
+  let headDev = 0;
   try {
     const { fh, size } = await openInput(path, 'index');
     try {
+      const st = await fh.stat();
+      headIno = st.ino;
+      headDev = st.dev;
       // An index is far smaller than 16 bytes per byte of its log; bound the read before making it.
       const limit = 64 * 2 ** 20 + 16 * id.size;
       if (size > limit) return { problem: `it is ${size} bytes, more than an index of this ${id.size}-byte log can be` };
@@ -287,7 +305,19 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
   }
   const bad = shapeProblem(index, room);
   if (bad) return { problem: `it is damaged: ${bad}` };
-  attachSptes(index, path, bytes.length, key.key);
+  // The SPTE segments are read later through a descriptor of this very file (not its path).
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    return { problem: `it cannot be opened again (${(err as Error).message})` };
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.ino !== headIno || st.dev !== headDev) {
+    closeSync(fd);
+    return { problem: 'it changed while being read' };
+  }
+  attachSptes(index, fd, path, bytes.length, key.key);
   const now = await identify(log);
   for (const k of ['size', 'ino', 'dev', 'ctimeNs', 'head'] as const) {
     if (now[k] !== index.log[k]) return { problem: `the log changed since it was built (${k === 'ctimeNs' ? 'change time' : k === 'ino' ? 'inode' : k === 'dev' ? 'device' : k === 'head' ? 'last line' : 'size'} differs)` };
@@ -306,6 +336,7 @@ export async function openIndex(log: string, options: IndexOptions = {}): Promis
     for (const [i, place] of places.entries()) {
       const loaded = await loadIndex(log, place);
       if ('index' in loaded && (options.interval === undefined || options.interval === loaded.index.interval)) return { index: loaded.index, built: false };
+      if ('index' in loaded) closeIndex(loaded.index); // another interval: rebuilt below
       if ('problem' in loaded) options.onNote?.(`rebuilding the index ${place}: ${loaded.problem}`);
       if (!('missing' in loaded) || i > 0) break;
     }

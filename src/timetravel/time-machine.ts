@@ -10,7 +10,7 @@ import { PageTrackState } from '../projections/state.js';
 import { CheckpointRestorer } from './checkpoint.js';
 import { type EventFilter, matches } from './filter.js';
 import { mayTouch } from './touch-filter.js';
-import { type IndexOptions, type LogIndex, openIndex } from './log-index.js';
+import { type IndexOptions, type LogIndex, closeIndex, openIndex } from './log-index.js';
 import { type LogPoint, type Position, PositionError, formatPosition } from './position.js';
 import { LogReader } from '../log/reader.js';
 import { LOG_FORMAT, LOG_VERSION } from '../log/format.js';
@@ -55,6 +55,7 @@ export class TimeMachine {
   async close(): Promise<void> {
     for (const w of this.windows.values()) await w.source?.return(undefined);
     this.windows.clear();
+    closeIndex(this.index);
   }
 
   /** Events in the log. */
@@ -198,11 +199,30 @@ export class TimeMachine {
    */
   async *eventsNear(gfn: number, from = 0, to = this.total): AsyncGenerator<PageTrackEvent> {
     const cps = this.index.checkpoints;
+    const touches = this.index.touches;
     let skipped = false;
-    for (let w = this.windowOf(from); w < cps.length; w++) {
+    for (let w = this.windowOf(from); w < cps.length; ) {
       if (cps[w]!.seq >= to) return;
-      if (!mayTouch(this.index.touches[w]!, gfn)) {
+      if (!mayTouch(touches[w]!, gfn)) {
         skipped = true;
+        w++;
+        continue;
+      }
+      // A run of windows that may touch the gfn: past two, one streaming read (as events()).
+      let end = w;
+      while (end + 1 < cps.length && cps[end + 1]!.seq < to && mayTouch(touches[end + 1]!, gfn)) end++;
+      if (end - w >= 2) {
+        let first = skipped;
+        for await (const e of this.stream(Math.max(from, cps[w]!.seq), Math.min(to, end + 1 < cps.length ? cps[end + 1]!.seq : this.total))) {
+          if (first && e.type !== 'command') {
+            const c = await this.commandEvent(e.cmd, w);
+            if (c) yield c;
+          }
+          first = false;
+          yield e;
+        }
+        skipped = false;
+        w = end + 1;
         continue;
       }
       const events = await this.window(w);
@@ -215,6 +235,7 @@ export class TimeMachine {
         if (e.seq > to) return;
         if (e.seq > from) yield e;
       }
+      w++;
     }
   }
 
@@ -233,6 +254,13 @@ export class TimeMachine {
 
   /** Every event in (from, to], in order, window by window. */
   async *events(from = 0, to = this.total): AsyncGenerator<PageTrackEvent> {
+    // A long span (bisect's full pass): one streaming read with the chain hashed on a thread of
+    // its own, as audit reads, not window by window kept in memory (measured: 23-34 s against
+    // audit's 11 s on a 10 M-event log window by window).
+    if (this.windowOf(Math.min(to, this.total)) - this.windowOf(from) > 2) {
+      yield* this.stream(from, to);
+      return;
+    }
     for (let w = this.windowOf(from); w < this.index.checkpoints.length; w++) {
       for (const e of await this.window(w)) {
         if (e.seq > to) return;
@@ -265,6 +293,23 @@ export class TimeMachine {
    * at the checkpoint's line, so the lines must chain from the hash the checkpoint names and every
    * event is schema-checked (README, "The log file": what the index is trusted for).
    */
+  /** The events after `from` up to `to`, in one read from the checkpoint before `from`. */
+  private async *stream(from: number, to: number): AsyncGenerator<PageTrackEvent> {
+    const cp = this.index.checkpoints[this.windowOf(from)]!;
+    const { profile, created } = this.index.log;
+    const reader = new LogReader(this.log, {
+      start: { offset: cp.offset, line: cp.line, prevHash: cp.prevHash, seq: cp.seq, cmd: cp.cmd },
+      header: { format: LOG_FORMAT, version: LOG_VERSION, profile, created },
+      hashWorker: true,
+    });
+    for await (const batch of reader.batches()) {
+      for (const e of batch) {
+        if (e.seq > to) return;
+        if (e.seq > from) yield e;
+      }
+    }
+  }
+
   private read(w: number): AsyncGenerator<PageTrackEvent[]> {
     const cp = this.index.checkpoints[w]!;
     const { profile, created } = this.index.log;
