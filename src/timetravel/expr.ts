@@ -423,19 +423,21 @@ export async function firstTrue(tm: TimeMachine, p: Predicate, options: { betwee
   let dirty = false;
   let lastSeq = 0;
   let lastCmd = -1;
-  for await (const e of tm.events(0)) {
-    if (between && dirty && e.cmd !== lastCmd) {
-      if (t.test(s)) return lastSeq;
-      dirty = false;
+  for await (const batch of tm.batches(0)) {
+    for (const e of batch) {
+      if (between && dirty && e.cmd !== lastCmd) {
+        if (t.test(s)) return lastSeq;
+        dirty = false;
+      }
+      s.apply(e);
+      t.apply(e, s);
+      lastSeq = e.seq;
+      lastCmd = e.cmd;
+      if (!p.on.has(e.type)) continue;
+      if (!between) {
+        if (t.test(s)) return e.seq;
+      } else dirty = true;
     }
-    s.apply(e);
-    t.apply(e, s);
-    lastSeq = e.seq;
-    lastCmd = e.cmd;
-    if (!p.on.has(e.type)) continue;
-    if (!between) {
-      if (t.test(s)) return e.seq;
-    } else dirty = true;
   }
   return between && dirty && t.test(s) ? lastSeq : undefined;
 }

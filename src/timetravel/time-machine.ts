@@ -293,6 +293,29 @@ export class TimeMachine {
    * at the checkpoint's line, so the lines must chain from the hash the checkpoint names and every
    * event is schema-checked (README, "The log file": what the index is trusted for).
    */
+  /**
+   * The events after `from` up to `to` in the reader's batches, one read from the checkpoint
+   * before `from` (a full pass: bisect; one await per batch, not per event).
+   */
+  async *batches(from = 0, to = this.total): AsyncGenerator<readonly PageTrackEvent[]> {
+    const cp = this.index.checkpoints[this.windowOf(from)]!;
+    const { profile, created } = this.index.log;
+    const reader = new LogReader(this.log, {
+      start: { offset: cp.offset, line: cp.line, prevHash: cp.prevHash, seq: cp.seq, cmd: cp.cmd },
+      header: { format: LOG_FORMAT, version: LOG_VERSION, profile, created },
+      hashWorker: true,
+    });
+    for await (const batch of reader.batches()) {
+      if (batch.length === 0) continue;
+      const first = batch[0]!.seq;
+      const last = batch.at(-1)!.seq;
+      if (last <= from) continue;
+      if (first > from && last <= to) yield batch;
+      else yield batch.filter((e) => e.seq > from && e.seq <= to);
+      if (last >= to) return;
+    }
+  }
+
   /** The events after `from` up to `to`, in one read from the checkpoint before `from`. */
   private async *stream(from: number, to: number): AsyncGenerator<PageTrackEvent> {
     const cp = this.index.checkpoints[this.windowOf(from)]!;
