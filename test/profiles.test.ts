@@ -3,7 +3,7 @@
  * source it follows (research read: the mirrors listed in the README's profile table).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -403,6 +403,15 @@ describe('pagetrack compare and pagetrack profiles', () => {
       { command: 4, line: 4, op: 'track-add', reference: 'ok', other: 'ok 0' },
       { command: 5, line: 5, op: 'memslot-move', reference: 'ok', other: 'ok -22' },
     ]);
+  });
+
+  it('compare - reads the script from standard input (README, "CLI"), with the same answer as from the file', () => {
+    const demo = join(import.meta.dirname, '..', 'examples', 'demo.ndjson');
+    const args = ['--profiles', 'linux-4.6,linux-6.6', '--json'];
+    const fromFile = spawnSync(process.execPath, [BIN, 'compare', demo, ...args], { encoding: 'utf8' });
+    const fromStdin = spawnSync(process.execPath, [BIN, 'compare', '-', ...args], { encoding: 'utf8', input: readFileSync(demo) });
+    expect([fromStdin.status, fromStdin.stderr]).toEqual([1, '']);
+    expect(JSON.parse(fromStdin.stdout)).toEqual(JSON.parse(fromFile.stdout));
   });
 
   it('compare in memory: the same profile twice is the same', () => {

@@ -77,7 +77,7 @@ export function addProfileCommands(program: Command): void {
   program
     .command('compare')
     .description('run one script under several profiles and show where their behaviour parts (exit 1 when it does, as diff does)')
-    .argument('<script>', 'NDJSON command script')
+    .argument('<script>', 'NDJSON command script, or - for standard input')
     .requiredOption('--profiles <list>', 'comma-separated profiles, the first is the reference, e.g. linux-4.6,linux-6.6 (a kernel version picks its profile)')
     .option('--shadow-paging', 'the host runs KVM without TDP (write tracking always on from 5.16)')
     .option('--external-write-tracking', 'the kernel is built with CONFIG_KVM_EXTERNAL_WRITE_TRACKING')
@@ -86,14 +86,15 @@ export function addProfileCommands(program: Command): void {
     .action(async (script: string, o: { profiles: string; shadowPaging?: boolean; externalWriteTracking?: boolean; limit: number; json?: boolean }) => {
       const profiles = o.profiles.split(',').map((x) => x.trim()).filter(Boolean).map((x) => (/^v?\d/.test(x) ? profileForKernel(x) : getProfile(x)));
       if (profiles.length < 2) throw new UsageError('--profiles needs at least two profiles, e.g. linux-4.6,linux-6.6');
-      const { fh } = await openInput(script, 'script', ['regular', 'fifo']);
+      // '-' is standard input, as for run (README, "CLI").
+      const fh = script === '-' ? undefined : (await openInput(script, 'script', ['regular', 'fifo'])).fh;
       const lines: Array<{ line: number; text: string }> = [];
       try {
-        for await (const l of splitLines(fh.createReadStream({ autoClose: false }))) {
+        for await (const l of splitLines(fh ? fh.createReadStream({ autoClose: false }) : process.stdin)) {
           lines.push('text' in l ? l : { line: l.line, text: JSON.stringify({ reason: tooLongReason(l.tooLong) }) });
         }
       } finally {
-        await fh.close();
+        await fh?.close();
       }
       const { compareProfiles } = await import('../compare/compare.js');
       const r = compareProfiles(lines, profiles, { tdp: !o.shadowPaging, externalWriteTracking: o.externalWriteTracking === true, file: script });
