@@ -22,6 +22,7 @@ import { publishLog } from '../src/fleet/publish.js';
 import { connectFleet, ensureAuditStreams, ensureLogStream } from '../src/fleet/stream.js';
 import { LogReader } from '../src/log/reader.js';
 import { LogWriter } from '../src/log/writer.js';
+import { spread } from './timing.js';
 import { WORKLOADS, workloadProfile } from '../src/workloads/index.js';
 
 const VMS = Number(process.env.PAGETRACK_BENCH_FLEET_VMS ?? 4);
@@ -29,16 +30,6 @@ const EVENTS = Number(process.env.PAGETRACK_BENCH_FLEET_EVENTS ?? 250_000);
 const RUNS = Number(process.env.PAGETRACK_BENCH_FLEET_RUNS ?? 3);
 const CONSUMERS = [1, 2, 4];
 
-interface Spread {
-  readonly median: number;
-  readonly min: number;
-  readonly max: number;
-  readonly runs: number;
-}
-const spread = (xs: readonly number[]): Spread => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s.at(-1)!, runs: s.length };
-};
 
 async function simulate(out: string, seed: number): Promise<number> {
   const w = WORKLOADS.find((x) => x.name === 'shadow-mmu')!;

@@ -17,6 +17,7 @@ import { DEFAULT_INTERVAL } from '../src/timetravel/log-index.js';
 import { WORKLOADS } from '../src/workloads/index.js';
 import type { ContestantReport, Timing } from './contestant.js';
 import { differs } from './peers/result.js';
+import { type Spread, spread } from './timing.js';
 import { GUEST_PAGES, HOT_SET, SEED } from './workload.js';
 import { writeTrace } from './trace-gen.js';
 import { type CliTiming, cliBench } from './cli-bench.js';
@@ -35,16 +36,6 @@ const customSizes = Object.keys(sizes).some((k) => process.env[`PAGETRACK_BENCH_
 const LOG_RUNS = 3;
 const json = process.argv.includes('--json');
 
-interface Spread {
-  readonly median: number;
-  readonly min: number;
-  readonly max: number;
-  readonly runs: number;
-}
-const spread = (xs: readonly number[]): Spread => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s.at(-1)!, runs: s.length };
-};
 const rate = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
 const showSpread = (s: Spread, unit = '/s') => `${rate(s.median)}${unit} (${rate(s.min)}-${rate(s.max)}, ${s.runs} runs)`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;

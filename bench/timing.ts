@@ -14,3 +14,16 @@ export function timeOnce<T>(work: () => T): { ms: number; value: T } {
   const value = work();
   return { ms: performance.now() - t0, value };
 }
+
+/** Median and range of repeated runs, as every bench section reports them. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly runs: number;
+}
+
+export const spread = (xs: readonly number[]): Spread => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s.at(-1)!, runs: s.length };
+};

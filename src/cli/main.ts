@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PROFILE, getProfile } from '../domain/profile.js';
 import { type ProfileOpts, profileFrom } from './profile-options.js';
@@ -30,13 +30,6 @@ import { parsePosition } from '../timetravel/position.js';
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 
-function nonNegativeInt(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} must be a non-negative integer, got '${v}'`);
-    return n;
-  };
-}
 
 /** Commands whose log may come from a NATS JetStream stream instead (README, "A fleet of hosts"). */
 const LOG_OR_NATS = new Set(['state', 'why', 'history', 'audit']);
@@ -117,15 +110,15 @@ natsLogOptions(program.command('state'))
   .argument('[log]', 'event log, or - for standard input (or --nats URL --vm HOST/VM)')
   .option('--json', 'print JSON (shape in the README)')
   .option('--at <P>', 'state at position P: e<N>, c<K>, start or end (through the index)')
-  .option('--command <K>', 'state after command K (a plain replay)', nonNegativeInt('--command'))
-  .option('--event <N>', 'state after event N (a plain replay)', nonNegativeInt('--event'))
+  .option('--command <K>', 'state after command K (a plain replay)', parseInt10('--command'))
+  .option('--event <N>', 'state after event N (a plain replay)', parseInt10('--event'))
   .option('--interval <N>', 'events between index checkpoints', parseInt10('--interval'))
   .option('--index <path>', 'with --at: where the index lives (default: beside the log, or in $PAGETRACK_INDEX_DIR)')
-  .option('--limit <N>', `rows per table (text default ${DEFAULT_ROWS}; JSON: all)`, nonNegativeInt('--limit'))
+  .option('--limit <N>', `rows per table (text default ${DEFAULT_ROWS}; JSON: all)`, parseInt10('--limit'))
   .option('--all', 'every row of every table')
   .option('--gfn <G|A-B>', 'only this gfn, or this range (hex 0x... or decimal)', parseGfnRange)
-  .option('--slot <N>', 'only memslot N', nonNegativeInt('--slot'))
-  .option('--as <N>', 'only address space N', nonNegativeInt('--as'))
+  .option('--slot <N>', 'only memslot N', parseInt10('--slot'))
+  .option('--as <N>', 'only address space N', parseInt10('--as'))
   .option('--type <T,...>', 'only these tables: slots, track, lpage, spte, sp', parseTables)
   .option('--quiet', 'no progress bar')
   .action(async (log: string, opts: { json?: boolean; at?: string; command?: number; event?: number; quiet?: boolean; interval?: number; index?: string } & StateView & { type?: StateView['tables'] }) => {

@@ -22,10 +22,12 @@ export function parseGfn(v: string): number {
   return n;
 }
 
+/** An option's non-negative integer (exact: digits only, and no more than 2^53 - 1). */
 export function parseInt10(what: string) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${what} must be a non-negative integer, got '${v}'`);
-    return Number(v);
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} must be a non-negative integer, got '${v}'`);
+    return n;
   };
 }
 

@@ -298,14 +298,7 @@ export class TimeMachine {
    * before `from` (a full pass: bisect; one await per batch, not per event).
    */
   async *batches(from = 0, to = this.total): AsyncGenerator<readonly PageTrackEvent[]> {
-    const cp = this.index.checkpoints[this.windowOf(from)]!;
-    const { profile, created } = this.index.log;
-    const reader = new LogReader(this.log, {
-      start: { offset: cp.offset, line: cp.line, prevHash: cp.prevHash, seq: cp.seq, cmd: cp.cmd },
-      header: { format: LOG_FORMAT, version: LOG_VERSION, profile, created },
-      hashWorker: true,
-    });
-    for await (const batch of reader.batches()) {
+    for await (const batch of this.readFrom(this.windowOf(from), { hashWorker: true })) {
       if (batch.length === 0) continue;
       const first = batch[0]!.seq;
       const last = batch.at(-1)!.seq;
@@ -316,32 +309,25 @@ export class TimeMachine {
     }
   }
 
-  /** The events after `from` up to `to`, in one read from the checkpoint before `from`. */
+  /** The events after `from` up to `to`, one by one, in one read from the checkpoint before `from`. */
   private async *stream(from: number, to: number): AsyncGenerator<PageTrackEvent> {
-    const cp = this.index.checkpoints[this.windowOf(from)]!;
-    const { profile, created } = this.index.log;
-    const reader = new LogReader(this.log, {
-      start: { offset: cp.offset, line: cp.line, prevHash: cp.prevHash, seq: cp.seq, cmd: cp.cmd },
-      header: { format: LOG_FORMAT, version: LOG_VERSION, profile, created },
-      hashWorker: true,
-    });
-    for await (const batch of reader.batches()) {
-      for (const e of batch) {
-        if (e.seq > to) return;
-        if (e.seq > from) yield e;
-      }
-    }
+    for await (const batch of this.batches(from, to)) yield* batch;
   }
 
-  private read(w: number): AsyncGenerator<PageTrackEvent[]> {
+  /** The log read from checkpoint w on, as the index vouches for it (its chain from the checkpoint's hash). */
+  private readFrom(w: number, o: { hashWorker: boolean; chunkBytes?: number }): AsyncGenerator<PageTrackEvent[]> {
     const cp = this.index.checkpoints[w]!;
     const { profile, created } = this.index.log;
     return new LogReader(this.log, {
       start: { offset: cp.offset, line: cp.line, prevHash: cp.prevHash, seq: cp.seq, cmd: cp.cmd },
       header: { format: LOG_FORMAT, version: LOG_VERSION, profile, created },
-      chunkBytes: WINDOW_READ_BYTES,
-      hashWorker: false,
+      ...o,
     }).batches();
+  }
+
+  /** One window, in small reads with the chain hashed here (a seek reads a little of it). */
+  private read(w: number): AsyncGenerator<PageTrackEvent[]> {
+    return this.readFrom(w, { hashWorker: false, chunkBytes: WINDOW_READ_BYTES });
   }
 
   /**
