@@ -2,7 +2,7 @@
  * The fleet through a real 3-node nats-server cluster on this machine (README, "A fleet of
  * hosts"): publish throughput (VMS logs published at once, one publisher each), then audit
  * throughput with 1, 2 and 4 audit processes sharing the VMs, beside the file-based audit of the
- * same logs (Auditor over LogReader, one process). Events/s, min/median/max over RUNS runs.
+ * same logs (as `pagetrack audit LOG`, one process). Events/s, min/median/max over RUNS runs.
  *
  * `node dist/bench/fleet-bench.js` prints the JSON; `fleetBench()` is what bench/main.ts calls.
  * Sizes: PAGETRACK_BENCH_FLEET_VMS (default 4), PAGETRACK_BENCH_FLEET_EVENTS (per VM, default
@@ -14,13 +14,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Auditor } from '../src/audit/auditor.js';
+import { auditLog } from '../src/cli/audit-command.js';
 import { PageTrackVm } from '../src/domain/vm.js';
 import { natsAudit } from '../src/fleet/consume.js';
 import { NatsCluster, natsServerMissing } from '../src/fleet/dev-cluster.js';
 import { publishLog } from '../src/fleet/publish.js';
 import { connectFleet, ensureAuditStreams, ensureLogStream } from '../src/fleet/stream.js';
-import { LogReader } from '../src/log/reader.js';
 import { LogWriter } from '../src/log/writer.js';
 import { spread } from './timing.js';
 import { WORKLOADS, workloadProfile } from '../src/workloads/index.js';
@@ -43,15 +42,8 @@ async function simulate(out: string, seed: number): Promise<number> {
   }
 }
 
-async function fileAudit(path: string): Promise<void> {
-  const r = new LogReader(path);
-  let a: Auditor | undefined;
-  for await (const b of r.batches()) {
-    a ??= new Auditor(r.header!.profile);
-    for (const e of b) a.see(e);
-  }
-  a!.finish();
-}
+/** The file path, as `pagetrack audit LOG` takes it. */
+const fileAudit = (path: string) => auditLog(path, true);
 
 /** One audit process of a group (this file run with --member): prints when it was ready and done. */
 async function member(url: string, vms: string, group: string): Promise<void> {

@@ -9,9 +9,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { auditLog } from '../src/cli/audit-command.js';
 import { conforms } from './json-schema-check.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Auditor, type AuditReport } from '../src/audit/auditor.js';
+import type { AuditReport } from '../src/audit/auditor.js';
 import { LogReader } from '../src/log/reader.js';
 import { LogWriter } from '../src/log/writer.js';
 import { PageTrackVm } from '../src/domain/vm.js';
@@ -49,15 +50,8 @@ async function simulate(name: string, workload: string, events: number, seed: nu
   return out;
 }
 
-async function fileAudit(path: string): Promise<AuditReport> {
-  const r = new LogReader(path);
-  let a: Auditor | undefined;
-  for await (const b of r.batches()) {
-    a ??= new Auditor(r.header!.profile);
-    for (const e of b) a.see(e);
-  }
-  return a!.finish();
-}
+/** The file audit of a log, as `pagetrack audit LOG` makes it. */
+const fileAudit = (path: string): Promise<AuditReport> => auditLog(path, true);
 
 /** Every finding the group published for a VM, in stream order, without the `atEnd` mark of those finish() added. */
 async function publishedFindings(f: Fleet, group: string, vm: string): Promise<Array<Record<string, unknown>>> {
