@@ -120,15 +120,17 @@ function lineHash(text: string, no: number): string {
 }
 
 describe('11.2 a forged or corrupted index is never used', () => {
-  it('property: any byte changed, any cut, any re-serialisation with other values: the index is rebuilt, saying why, and every answer equals a plain replay', async () => {
+  it('property: any byte of the head changed, any cut, any re-serialisation with other values: the index is rebuilt, saying why, and every answer equals a plain replay', async () => {
     const log = await longLog(300);
     await openIndex(log, { interval: 100, chunkBytes: 4096 });
     const good = readFileSync(indexPathOf(log));
+    // The segments after the head are checked when used (the tests after this one).
+    const headEnd = 48 + Number(good.readBigUInt64LE(40));
     const expected = await replayState(log);
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
-          fc.record({ kind: fc.constant('flip' as const), at: fc.nat(good.length - 1), xor: fc.integer({ min: 1, max: 255 }) }),
+          fc.record({ kind: fc.constant('flip' as const), at: fc.nat(headEnd - 1), xor: fc.integer({ min: 1, max: 255 }) }),
           fc.record({ kind: fc.constant('cut' as const), at: fc.nat(good.length - 1) }),
         ),
         async (damage) => {
@@ -153,7 +155,7 @@ describe('11.2 a forged or corrupted index is never used', () => {
     const log = demoCopy();
     await openIndex(log);
     const bytes = readFileSync(indexPathOf(log));
-    // The layout (saveIndex): magic (8), HMAC (32), head length (8), head, SPTE segments.
+    // The layout (saveIndex): magic (8), HMAC (32), head length (8), head, SPTE segments, postings.
     const headLength = Number(bytes.readBigUInt64LE(40));
     const index = deserialize(bytes.subarray(48, 48 + headLength)) as LogIndex;
     const forged = serialize({ ...index, checkpoints: index.checkpoints.map((cp) => ({ ...cp, small: { ...cp.small, tallies: { ...cp.small.tallies, tlbFlushes: 999 } } })) });
@@ -179,6 +181,22 @@ describe('11.2 a forged or corrupted index is never used', () => {
     const again = spawnSync(process.execPath, [BIN, 'state', log, '--at', 'c9', '--interval', '5', '--json'], { encoding: 'utf8' });
     expect(again.status).toBe(0);
     expect(JSON.parse(again.stdout).sptes).toEqual([{ as: 0, level: 3, gfn: 0, writable: false }]);
+  });
+
+  it('a changed postings segment (read only when a gfn\'s history reaches its window) is refused when used, and the index is dropped', async () => {
+    const log = demoCopy();
+    await openIndex(log, { interval: 10, chunkBytes: 256 });
+    const path = indexPathOf(log);
+    const bytes = readFileSync(path);
+    // The last window's postings are the file's last bytes (saveIndex: SPTE segments, then postings).
+    for (let i = bytes.length - 4; i < bytes.length; i++) bytes.writeUInt8(bytes.readUInt8(i) ^ 0x40, i);
+    writeFileSync(path, bytes);
+    const r = spawnSync(process.execPath, [BIN, 'history', log, '--gfn', '0x1234', '--interval', '10'], { encoding: 'utf8' });
+    expect([r.status, r.stderr.replace(/window after e\d+ /, 'window after eN ')]).toEqual([2, `pagetrack: the index ${path} was changed after it was opened (the postings of its window after eN do not hold its signature); it was removed: run the command again to rebuild it\n`]);
+    expect(existsSync(path)).toBe(false);
+    const again = spawnSync(process.execPath, [BIN, 'history', log, '--gfn', '0x1234', '--interval', '10', '--json'], { encoding: 'utf8' });
+    expect(again.status).toBe(0);
+    expect(JSON.parse(again.stdout).touches.at(-1).event.type).toBe('memslot-deleted');
   });
 
   it('deserialising is bounded: an index claiming sizes it does not hold is refused before any allocation it names', async () => {

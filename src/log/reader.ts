@@ -5,15 +5,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { PageTrackEvent } from '../events/types.js';
-import { HASH_LENGTH, LogError, type LogHeader, PREV_END, PREV_PREFIX, hashLine, parseHeader } from './format.js';
-import { decodeEvent } from './codec.js';
-import { LineParser } from './line-parser.js';
-import { UPCASTERS, type UpcasterRegistry, upcast } from './upcast.js';
-import { EventValidator, type Invalid } from './validate.js';
+import { LogError, type LogHeader, hashLine, parseHeader } from './format.js';
+import { EventLineDecoder, isInvalid } from './event-line.js';
+import { UPCASTERS, type UpcasterRegistry } from './upcast.js';
+import { EventValidator } from './validate.js';
 import { openInput } from '../io/input-file.js';
 import { MAX_LINE_BYTES } from '../io/limits.js';
 import { tooLongReason } from '../io/lines.js';
-import { tooDeepAt, tooDeepReason } from '../io/nesting.js';
 
 export interface ReadProgress {
   readonly bytes: number;
@@ -45,6 +43,8 @@ export interface ReadOptions {
    * with the same parsing, validation and chain checks as a file.
    */
   readonly source?: ByteSource;
+  /** Fill `offsets` with each yielded event's line start (the index's postings need them). */
+  readonly lineOffsets?: boolean;
 }
 
 /** A log's bytes from somewhere else than a file: `read` gives 0 at the end (a FileHandle is one). */
@@ -171,6 +171,8 @@ export class LogReader {
   readonly at = { bytes: 0, line: 1, hash: '' };
   /** Where the header line ends and its hash (the first event's prev). */
   headerLine: { readonly offset: number; readonly hash: string } | undefined;
+  /** With `lineOffsets`: the byte offset of each event's line in the batch last yielded. */
+  offsets: number[] = [];
 
   constructor(
     readonly path: string,
@@ -187,7 +189,7 @@ export class LogReader {
     const { fh, size: totalBytes }: { fh: ByteSource; size: number } = this.options.source ? { fh: this.options.source, size: 0 } : await openInput(path, 'log');
     const chain: ChainChecker = (this.options.hashWorker ?? (!start && totalBytes > 8 << 20)) ? new ChainWorker(start?.prevHash) : new InlineChain(start?.prevHash);
     const validator = this.options.validator ?? new EventValidator({ schema: validate, ...(start ? { history: false, after: start } : {}) });
-    const parser = new LineParser();
+    const decoder = new EventLineDecoder(upcasters);
     let carry: Buffer = Buffer.alloc(0);
     let position = start?.offset ?? 0;
     let eof = false;
@@ -236,58 +238,38 @@ export class LogReader {
         const { whole } = run;
         const first = lineNo + 1;
         const batch: PageTrackEvent[] = [];
+        const offsets: number[] | undefined = this.options.lineOffsets ? [] : undefined;
         let failure: LogError | undefined;
         let lines = 0;
         for (let p = 0; p < whole.length; lines++) {
           const n = first + lines;
-          // Most lines take the byte parser; the header, and anything it does not accept, the JSON one.
-          let arr: unknown = n === 1 ? undefined : parser.parse(whole, p);
-          if (arr === undefined && whole.indexOf(10, p) - p > MAX_LINE_BYTES) {
-            failure = new LogError(path, n, tooLongReason(whole.indexOf(10, p) - p));
-            break;
-          }
-          if (arr !== undefined) p = parser.end + 1;
-          else {
+          const lineStart = p;
+          if (n === 1) {
+            // The header: the one line that is not an event.
             const q = whole.indexOf(10, p);
+            if (q - p > MAX_LINE_BYTES) {
+              failure = new LogError(path, n, tooLongReason(q - p));
+              break;
+            }
             const line = whole.toString('utf8', p, q);
             p = q + 1;
-            if (n === 1) {
-              this.header = parseHeader(line, path);
-              this.headerLine = { offset: p, hash: hashLine(line) };
-              continue;
-            }
-            if (line.length < PREV_END + 3 || !line.startsWith(PREV_PREFIX) || line.charCodeAt(PREV_END) !== 34 || line.charCodeAt(PREV_END + 1) !== 44) {
-              failure = line.length === 0 ? new LogError(path, n, 'empty line') : new LogError(path, n, `an event line must start with ["<${HASH_LENGTH}-character hash>",`, 'prev');
-              break;
-            }
-            const deep = tooDeepAt(line);
-            if (deep >= 0) {
-              failure = new LogError(path, n, tooDeepReason(deep));
-              break;
-            }
-            try {
-              arr = JSON.parse(line); // [prev, seq, cmd, type, v, ...fields]; the chain checker reads prev
-            } catch (err) {
-              failure = new LogError(path, n, `malformed JSON (${(err as Error).message})`);
-              break;
-            }
+            this.header = parseHeader(line, path);
+            this.headerLine = { offset: p, hash: hashLine(line) };
+            continue;
           }
-          const decoded = Array.isArray(arr) ? decodeEvent(arr, upcasters) : { reason: 'an event line must be a JSON array' };
-          if (isInvalid(decoded)) {
-            failure = new LogError(path, n, decoded.reason, decoded.field);
-            break;
-          }
-          const e = upcast(decoded, upcasters);
+          const e = decoder.decode(whole, p);
+          p = decoder.end + 1;
           if (isInvalid(e)) {
             failure = new LogError(path, n, e.reason, e.field);
             break;
           }
-          const bad = validator.check(e as unknown as PageTrackEvent);
+          const bad = validator.check(e);
           if (bad) {
             failure = new LogError(path, n, bad.reason, bad.field);
             break;
           }
-          batch.push(e as unknown as PageTrackEvent);
+          batch.push(e);
+          offsets?.push(consumed + lineStart);
         }
         // The first problem in line order wins: a broken link before a bad line is reported first.
         const c = await run.chain;
@@ -308,6 +290,7 @@ export class LogReader {
         this.at.hash = prevHash;
         events += batch.length;
         this.options.onProgress?.({ bytes: consumed, totalBytes, events });
+        if (offsets) this.offsets = offsets;
         if (batch.length) yield batch;
         run = await ahead;
       }
@@ -335,7 +318,4 @@ export async function readAllEvents(path: string, options?: ReadOptions): Promis
   return { events, summary: reader.summary! };
 }
 
-function isInvalid(x: Record<string, unknown> | Invalid): x is Invalid {
-  return !('type' in x) && typeof (x as Invalid).reason === 'string';
-}
 

@@ -204,6 +204,18 @@ export class EventValidator {
     return r;
   }
 
+  /**
+   * One event read on its own (a gfn's posted lines, src/timetravel/posted-lines.ts): its numbers
+   * and its shape; its order is the caller's to check, its history the full read's.
+   */
+  checkAlone(e: PageTrackEvent): Invalid | undefined {
+    const seq = e.seq as unknown;
+    if (!isInt(seq) || seq < 1) return { field: 'seq', reason: `must be a positive integer, got ${show(seq)}` };
+    const cmd = e.cmd as unknown;
+    if (!isInt(cmd) || cmd < 0) return { field: 'cmd', reason: `must be a non-negative integer, got ${show(cmd)}` };
+    return this.options.schema === false ? undefined : this.checkShape(e);
+  }
+
   private checkSequence(e: PageTrackEvent): Invalid | undefined {
     const seq = e.seq as unknown;
     if (!isInt(seq) || seq < 1) return { field: 'seq', reason: `must be a positive integer, got ${show(seq)}` };

@@ -27,14 +27,15 @@ import { CHUNK_SHIFT } from '../projections/memslots.js';
 import { PageTrackState } from '../projections/state.js';
 import { type ArrayInfo, type Checkpoint, CheckpointWriter } from './checkpoint.js';
 import { TOUCH_BITS, TouchCollector, type WindowTouches } from './touch-filter.js';
+import { segmentProblem } from './gfn-postings.js';
 import { cacheDir, indexKey, sign, signatureHolds } from './index-key.js';
 
 export const INDEX_FORMAT = 'pagetrack-index';
-export const INDEX_VERSION = 9;
+export const INDEX_VERSION = 10;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
 export const DEFAULT_INTERVAL = 50_000;
 /** The file starts with this magic (its layout: saveIndex); earlier layouts start `PTIDX` too. */
-const MAGIC = Buffer.from('PTIDX9\n\0', 'latin1');
+const MAGIC = Buffer.from('PTIDX10\n', 'latin1');
 const MAC_BYTES = 32;
 
 export interface LogIdentity {
@@ -108,7 +109,7 @@ export interface IndexOptions {
 export async function buildIndex(log: string, options: IndexOptions = {}): Promise<LogIndex> {
   const interval = options.interval ?? DEFAULT_INTERVAL;
   const before = await identityStat(log);
-  const reader = new LogReader(log, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) });
+  const reader = new LogReader(log, { lineOffsets: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}) });
   const writer = new CheckpointWriter();
   const checkpoints: Checkpoint[] = [];
   const touched = new TouchCollector();
@@ -124,7 +125,8 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
   for await (const batch of reader.batches()) {
     if (!state) first(reader.headerLine!);
     state!.applyAll(batch);
-    for (let i = 0; i < batch.length; i++) touched.see(batch[i]!);
+    const offsets = reader.offsets;
+    for (let i = 0; i < batch.length; i++) touched.see(batch[i]!, offsets[i]!);
     for (let i = batch.length - 1; i >= 0; i--) {
       const e = batch[i]!;
       if (e.type === 'command' && e.ts !== undefined) {
@@ -136,14 +138,14 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
     last = { seq: e.seq, cmd: e.cmd };
     since += batch.length;
     if (since >= interval) {
+      touches.push(touched.take(checkpoints.at(-1)!.offset));
       checkpoints.push(writer.capture(state!, { ...last, offset: reader.at.bytes, line: reader.at.line, prevHash: reader.at.hash, ...(ts !== undefined ? { ts } : {}) }));
-      touches.push(touched.take());
       since = 0;
     }
   }
   const summary = reader.summary!;
   if (!state) first(reader.headerLine!);
-  touches.push(touched.take()); // the last window: to the end
+  touches.push(touched.take(checkpoints.at(-1)!.offset)); // the last window: to the end
   const after = await identityStat(log);
   if (after.size !== before.size || after.ctimeNs !== before.ctimeNs) throw new LogError(log, 0, 'the log changed while its index was being built; try again once it is finished');
   return {
@@ -179,6 +181,13 @@ interface StoredSptes {
   readonly mac: Uint8Array;
 }
 
+/** Where a window's postings (gfn-postings.ts) lie, read the same way when a gfn's history asks. */
+interface StoredPostings {
+  readonly at: number;
+  readonly bytes: number;
+  readonly mac: Uint8Array;
+}
+
 const HEAD_AT = MAGIC.length + MAC_BYTES + 8;
 
 /**
@@ -189,15 +198,19 @@ export function saveIndex(log: string, index: LogIndex, path = indexPathOf(log))
   const { key } = indexKey();
   const segments: Buffer[] = [];
   let at = 0;
+  const place = (bytes: Uint8Array): { at: number; mac: Uint8Array } => {
+    const stored = { at, mac: sign(key, bytes) };
+    segments.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    at += bytes.byteLength;
+    return stored;
+  };
   const checkpoints = index.checkpoints.map((cp) => {
     const sptes = cp.small.sptes;
-    const bytes = Buffer.from(sptes.buffer, sptes.byteOffset, sptes.byteLength);
-    const stored: StoredSptes = { at, length: sptes.length, mac: sign(key, bytes) };
-    segments.push(bytes);
-    at += bytes.length;
+    const stored: StoredSptes = { ...place(new Uint8Array(sptes.buffer, sptes.byteOffset, sptes.byteLength)), length: sptes.length };
     return { ...cp, small: { ...cp.small, sptes: stored } };
   });
-  const head = serialize({ ...index, checkpoints });
+  const touches = index.touches.map((t) => (t.postings ? { ...t, postings: { ...place(t.postings), bytes: t.postings.length } satisfies StoredPostings } : t));
+  const head = serialize({ ...index, checkpoints, touches });
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(head.length));
   const signed = Buffer.concat([length, head]);
@@ -216,12 +229,20 @@ export function closeIndex(index: LogIndex): void {
 }
 
 /**
- * Makes each checkpoint's `small.sptes` read its segment (checked against its HMAC) on first use,
- * through `fd`, the file the head was read from: a rebuild that replaces the index meanwhile
- * (another command) does not pull the segments from under it.
+ * Makes each checkpoint's `small.sptes` and each window's `postings` read their segment
+ * (checked against its HMAC) on first use, through `fd`, the file the head was read from: a
+ * rebuild that replaces the index meanwhile (another command) does not pull them from under it.
  */
-function attachSptes(index: LogIndex, fd: number, path: string, base: number, key: Buffer): void {
+function attachSegments(index: LogIndex, fd: number, path: string, base: number, key: Buffer): void {
   OPEN.set(index, fd);
+  const read = (into: Uint8Array, at: number, mac: Uint8Array, what: string): void => {
+    if (readSync(fd, into, 0, into.length, base + at) === into.length && signatureHolds(key, into, mac)) return;
+    // A cache that does not hold is dropped (if it is still the file opened), so the next command rebuilds it.
+    const opened = fstatSync(fd);
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (now && now.ino === opened.ino && now.dev === opened.dev) rmSync(path, { force: true });
+    throw new InputError(path, `the index ${path} was changed after it was opened (${what} do not hold its signature); it was removed: run the command again to rebuild it`);
+  };
   for (const cp of index.checkpoints) {
     const stored = cp.small.sptes as unknown as StoredSptes;
     let loaded: Float64Array | undefined;
@@ -230,14 +251,23 @@ function attachSptes(index: LogIndex, fd: number, path: string, base: number, ke
       get(): Float64Array {
         if (loaded) return loaded;
         const out = new Float64Array(stored.length);
-        const bytes = new Uint8Array(out.buffer);
-        if (readSync(fd, bytes, 0, bytes.length, base + stored.at) !== bytes.length || !signatureHolds(key, bytes, stored.mac)) {
-          // A cache that does not hold is dropped (if it is still the file opened), so the next command rebuilds it.
-          const opened = fstatSync(fd);
-          const now = statSync(path, { throwIfNoEntry: false });
-          if (now && now.ino === opened.ino && now.dev === opened.dev) rmSync(path, { force: true });
-          throw new InputError(path, `the index ${path} was changed after it was opened (the SPTEs of its checkpoint at e${cp.seq} do not hold its signature); it was removed: run the command again to rebuild it`);
-        }
+        read(new Uint8Array(out.buffer), stored.at, stored.mac, `the SPTEs of its checkpoint at e${cp.seq}`);
+        return (loaded = out);
+      },
+    });
+  }
+  for (const [w, t] of index.touches.entries()) {
+    const stored = t.postings as unknown as StoredPostings | undefined;
+    if (!stored) continue;
+    let loaded: Buffer | undefined;
+    Object.defineProperty(t, 'postings', {
+      enumerable: true,
+      get(): Buffer {
+        if (loaded) return loaded;
+        const out = Buffer.alloc(stored.bytes);
+        read(out, stored.at, stored.mac, `the postings of its window after e${index.checkpoints[w]!.seq}`);
+        const bad = segmentProblem(out);
+        if (bad) throw new InputError(path, `the index ${path} is damaged: the postings of its window after e${index.checkpoints[w]!.seq} are malformed (${bad}); run the command with --rebuild-index`);
         return (loaded = out);
       },
     });
@@ -247,6 +277,13 @@ function attachSptes(index: LogIndex, fd: number, path: string, base: number, ke
 const isStoredSptes = (x: unknown, room: number): boolean => {
   const s = x as StoredSptes;
   return typeof s === 'object' && s !== null && isNat(s.at) && isNat(s.length) && s.length % 2 === 0 && s.at + s.length * 8 <= room && s.mac instanceof Uint8Array && s.mac.length === MAC_BYTES;
+};
+
+const isStoredPostings = (x: unknown, room: number | undefined): boolean => {
+  if (x === undefined) return true;
+  if (room === undefined) return Buffer.isBuffer(x);
+  const s = x as StoredPostings;
+  return typeof s === 'object' && s !== null && isNat(s.at) && isNat(s.bytes) && s.at + s.bytes <= room && s.mac instanceof Uint8Array && s.mac.length === MAC_BYTES;
 };
 
 export type LoadedIndex = { readonly index: LogIndex } | { readonly missing: true } | { readonly problem: string };
@@ -271,7 +308,8 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
       const lead = Buffer.alloc(Math.min(size, HEAD_AT));
       await fh.read(lead, 0, lead.length, 0);
       if (lead.length >= MAGIC.length && lead.subarray(0, 5).toString('latin1') === 'PTIDX' && !lead.subarray(0, MAGIC.length).equals(MAGIC)) {
-        return { problem: `it was built by another version of pagetrack (index layout ${lead.subarray(0, 6).toString('latin1')}; this one reads ${MAGIC.subarray(0, 6).toString('latin1')})` };
+        const layout = (b: Buffer) => b.subarray(0, MAGIC.length).toString('latin1').replace(/[\n\0]+$/, '');
+        return { problem: `it was built by another version of pagetrack (index layout ${layout(lead)}; this one reads ${layout(MAGIC)})` };
       }
       const headBytes = lead.length === HEAD_AT ? lead.readBigUInt64LE(HEAD_AT - 8) : 0n;
       if (headBytes > BigInt(size - HEAD_AT)) return { problem: 'it is cut short (its head is longer than the file)' };
@@ -317,7 +355,7 @@ export async function loadIndex(log: string, path = indexPathOf(log)): Promise<L
     closeSync(fd);
     return { problem: 'it changed while being read' };
   }
-  attachSptes(index, fd, path, bytes.length, key.key);
+  attachSegments(index, fd, path, bytes.length, key.key);
   const now = await identify(log);
   for (const k of ['size', 'ino', 'dev', 'ctimeNs', 'head'] as const) {
     if (now[k] !== index.log[k]) return { problem: `the log changed since it was built (${k === 'ctimeNs' ? 'change time' : k === 'ino' ? 'inode' : k === 'dev' ? 'device' : k === 'head' ? 'last line' : 'size'} differs)` };
@@ -462,6 +500,7 @@ export function shapeProblem(index: LogIndex, room?: number): string | undefined
   if (!Array.isArray(index.touches) || index.touches.length !== index.checkpoints.length) return 'its window filters do not match its checkpoints';
   for (const t of index.touches as unknown[]) {
     if (typeof t !== 'object' || t === null || !((t as WindowTouches).bits instanceof Uint8Array) || (t as WindowTouches).bits.length !== TOUCH_BITS / 8 || typeof (t as WindowTouches).always !== 'boolean') return 'a window filter is malformed';
+    if (!isStoredPostings((t as WindowTouches).postings, room)) return "a window's postings are malformed";
   }
   return undefined;
 }

@@ -9,11 +9,13 @@ import type { PageTrackEvent } from '../events/types.js';
 import { PageTrackState } from '../projections/state.js';
 import { CheckpointRestorer } from './checkpoint.js';
 import { type EventFilter, matches } from './filter.js';
-import { mayTouch } from './touch-filter.js';
+import { mayTouch, postingKeys } from './touch-filter.js';
+import { postedOffsets } from './gfn-postings.js';
+import { PostedLines } from './posted-lines.js';
 import { type IndexOptions, type LogIndex, closeIndex, openIndex } from './log-index.js';
 import { type LogPoint, type Position, PositionError, formatPosition } from './position.js';
 import { LogReader } from '../log/reader.js';
-import { LOG_FORMAT, LOG_VERSION } from '../log/format.js';
+import { LOG_FORMAT, LOG_VERSION, LogError } from '../log/format.js';
 
 const WINDOWS_KEPT = 4;
 /** Windows are read lazily in pieces of this size, so a seek parses only up to its target. */
@@ -192,50 +194,79 @@ export class TimeMachine {
   }
 
   /**
-   * The events in (from, to] of the windows that may touch `gfn` (the index's window filters,
-   * touch-filter.ts), in order: what `history` and `why` need, without reading the rest. A
-   * window read after a skipped one that starts inside a command is preceded by that command's
-   * `command` event, so a reader always knows the command of what it sees.
+   * The events in (from, to] that may touch `gfn`, in order: what `history` and `why` need,
+   * without reading the rest. Windows whose filter rules the gfn out are skipped
+   * (touch-filter.ts); of the others, only the lines their postings name are read
+   * (gfn-postings.ts), each after its command's `command` event, so a reader always knows the
+   * command of what it sees. A window without postings is read whole.
    */
   async *eventsNear(gfn: number, from = 0, to = this.total): AsyncGenerator<PageTrackEvent> {
     const cps = this.index.checkpoints;
     const touches = this.index.touches;
+    const keys = postingKeys(gfn);
+    let posted: PostedLines | undefined;
+    let lastSeq = 0;
     let skipped = false;
-    for (let w = this.windowOf(from); w < cps.length; ) {
-      if (cps[w]!.seq >= to) return;
-      if (!mayTouch(touches[w]!, gfn)) {
-        skipped = true;
-        w++;
-        continue;
-      }
-      // A run of windows that may touch the gfn: past two, one streaming read (as events()).
-      let end = w;
-      while (end + 1 < cps.length && cps[end + 1]!.seq < to && mayTouch(touches[end + 1]!, gfn)) end++;
-      if (end - w >= 2) {
-        let first = skipped;
-        for await (const e of this.stream(Math.max(from, cps[w]!.seq), Math.min(to, end + 1 < cps.length ? cps[end + 1]!.seq : this.total))) {
-          if (first && e.type !== 'command') {
-            const c = await this.commandEvent(e.cmd, w);
-            if (c) yield c;
+    try {
+      for (let w = this.windowOf(from); w < cps.length; ) {
+        if (cps[w]!.seq >= to) return;
+        if (!mayTouch(touches[w]!, gfn)) {
+          skipped = true;
+          w++;
+          continue;
+        }
+        const seg = touches[w]!.postings;
+        if (seg) {
+          const { size, truncatedBytes, head } = this.index.log;
+          posted ??= new PostedLines(this.log, size - truncatedBytes, head);
+          const end = w + 1 < cps.length ? cps[w + 1]!.seq : this.total;
+          for (const offset of postedOffsets(seg, cps[w]!.offset, keys)) {
+            const e = await posted.at(offset);
+            if (e.seq <= lastSeq && e.type === 'command') continue; // the open command, yielded already
+            if (e.seq <= lastSeq || e.seq > end || (offset >= cps[w]!.offset && e.seq <= cps[w]!.seq)) {
+              throw new LogError(this.log, 0, `the index posts event e${e.seq} at byte ${offset}, out of place in the window e${cps[w]!.seq + 1}..e${end}; run the command with --rebuild-index`);
+            }
+            lastSeq = e.seq;
+            if (e.seq > to) return;
+            if (e.seq > from || e.type === 'command') yield e;
           }
-          first = false;
-          yield e;
+          skipped = true; // the window's other lines were not seen
+          w++;
+          continue;
+        }
+        // A run of windows that may touch the gfn: past two, one streaming read (as events()).
+        let end = w;
+        while (end + 1 < cps.length && cps[end + 1]!.seq < to && mayTouch(touches[end + 1]!, gfn) && !touches[end + 1]!.postings) end++;
+        if (end - w >= 2) {
+          let first = skipped;
+          for await (const e of this.stream(Math.max(from, cps[w]!.seq), Math.min(to, end + 1 < cps.length ? cps[end + 1]!.seq : this.total))) {
+            if (first && e.type !== 'command') {
+              const c = await this.commandEvent(e.cmd, w);
+              if (c && c.seq > lastSeq) yield c;
+            }
+            first = false;
+            lastSeq = e.seq;
+            yield e;
+          }
+          skipped = false;
+          w = end + 1;
+          continue;
+        }
+        const events = await this.window(w);
+        if (skipped && events.length > 0 && events[0]!.type !== 'command') {
+          const c = await this.commandEvent(events[0]!.cmd, w);
+          if (c && c.seq > lastSeq) yield c;
         }
         skipped = false;
-        w = end + 1;
-        continue;
+        for (const e of events) {
+          if (e.seq > to) return;
+          lastSeq = e.seq;
+          if (e.seq > from) yield e;
+        }
+        w++;
       }
-      const events = await this.window(w);
-      if (skipped && events.length > 0 && events[0]!.type !== 'command') {
-        const c = await this.commandEvent(events[0]!.cmd, w);
-        if (c) yield c;
-      }
-      skipped = false;
-      for (const e of events) {
-        if (e.seq > to) return;
-        if (e.seq > from) yield e;
-      }
-      w++;
+    } finally {
+      await posted?.close();
     }
   }
 

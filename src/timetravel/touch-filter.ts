@@ -6,6 +6,7 @@
  */
 import { frameStart } from '../domain/gfn.js';
 import type { PageTrackEvent } from '../events/types.js';
+import { ALL_KEY, PostingsCollector } from './gfn-postings.js';
 
 /** 32 KiB a window: about 1% false positives at 20,000 distinct gfns (3 hashes). */
 export const TOUCH_BITS = 1 << 18;
@@ -15,6 +16,8 @@ export interface WindowTouches {
   readonly bits: Uint8Array;
   /** The window changes memslots or zaps all: read it whatever the gfn. */
   readonly always: boolean;
+  /** The lines each gfn touches (gfn-postings.ts); undefined: read the window whole. */
+  readonly postings?: Buffer;
 }
 
 /** A gfn (level 1) or a huge frame (its first gfn, level 2 or 3) as one number. */
@@ -30,15 +33,22 @@ function positions(key: number, out: Uint32Array): void {
 
 const scratch = new Uint32Array(HASHES);
 
-/** Collects one window's touches while the index is built. */
+/** Collects one window's touches while the index is built: its Bloom bits and its postings. */
 export class TouchCollector {
   private bits = new Uint8Array(TOUCH_BITS / 8);
   private always = false;
+  private readonly postings = new PostingsCollector();
   /** Shadow page → its gfn, so a zap (which names only the page) counts for the gfn. */
   private readonly spGfn = new Map<number, number>();
+  /** The line of the event being seen. */
+  private at = 0;
 
-  see(e: PageTrackEvent): void {
+  /** Event `e`, whose line starts at byte `offset` of the log. */
+  see(e: PageTrackEvent, offset: number): void {
+    this.at = offset;
     switch (e.type) {
+      case 'command':
+        return this.postings.command(offset);
       case 'spte-installed':
       case 'spte-zapped':
       case 'spte-write-protected':
@@ -63,21 +73,23 @@ export class TouchCollector {
       case 'mmu-zapped-all':
       case 'vm-destroyed':
         this.always = true;
-        return;
+        return this.postings.post(ALL_KEY, offset);
       default:
         if ('gfn' in e && typeof e.gfn === 'number') this.add(keyOf(1, e.gfn));
     }
   }
 
-  /** The window so far, and a fresh one begun. */
-  take(): WindowTouches {
-    const w = { bits: this.bits, always: this.always };
+  /** The window so far (`base`: the offset of its checkpoint), and a fresh one begun. */
+  take(base: number): WindowTouches {
+    const postings = this.postings.take(base);
+    const w = { bits: this.bits, always: this.always, ...(postings ? { postings } : {}) };
     this.bits = new Uint8Array(TOUCH_BITS / 8);
     this.always = false;
     return w;
   }
 
   private add(key: number): void {
+    this.postings.post(key, this.at);
     positions(key, scratch);
     for (let i = 0; i < HASHES; i++) this.bits[scratch[i]! >>> 3]! |= 1 << (scratch[i]! & 7);
   }
@@ -87,6 +99,11 @@ function has(bits: Uint8Array, key: number): boolean {
   positions(key, scratch);
   for (let i = 0; i < HASHES; i++) if ((bits[scratch[i]! >>> 3]! & (1 << (scratch[i]! & 7))) === 0) return false;
   return true;
+}
+
+/** The postings keys of `gfn`: itself, the huge frames over it, and what every gfn needs. */
+export function postingKeys(gfn: number): number[] {
+  return [ALL_KEY, keyOf(1, gfn), keyOf(2, frameStart(gfn, 2)), keyOf(3, frameStart(gfn, 3))];
 }
 
 /** Whether the window may hold an event touching `gfn` (directly, or through a huge SPTE over it). */
