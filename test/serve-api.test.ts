@@ -57,7 +57,7 @@ describe('serve: the JSON API over the demo log', () => {
 
   it('/api/meta names the log, its size and what is ready', async () => {
     const { body } = await get(s, '/api/meta');
-    expect(body).toEqual({ log: 'demo.log.ndjson', profile: 'linux-4.6', created: '2025-11-25T00:00:00.000Z', events: 62, commands: 14, interval: 50000, checkpoints: 1, times: [], timeline: { reduced: 1 }, findings: { ready: true, count: 10 } });
+    expect(body).toEqual({ log: 'demo.log.ndjson', profile: 'linux-4.6', created: '2025-11-25T00:00:00.000Z', events: 62, commands: 14, interval: 25000, checkpoints: 1, times: [], timeline: { reduced: 1 }, findings: { ready: true, count: 10 } });
   });
 
   it('/api/timeline: one column per position when the view is narrower than the width, each the state there', async () => {

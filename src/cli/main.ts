@@ -8,8 +8,9 @@ import { LogError } from '../log/format.js';
 import { LogReader } from '../log/reader.js';
 import { LogWriter } from '../log/writer.js';
 import { snapshot } from '../projections/snapshot.js';
+import type { PageTrackState } from '../projections/state.js';
 import { formatResult } from './format.js';
-import { DEFAULT_ROWS, type StateView, formatStateView, narrow, parseGfnRange, parseTables } from './state-view.js';
+import { DEFAULT_ROWS, type StateView, formatStateView, narrow, parseGfnRange, parseTables, spteCut } from './state-view.js';
 import { loadState, truncationNote } from './load.js';
 import { progressBar } from './progress.js';
 import { addDebugCommand } from './debug.js';
@@ -126,11 +127,13 @@ natsLogOptions(program.command('state'))
     if (opts.all && opts.limit !== undefined) throw new UsageError('give --limit or --all, not both');
     const view: StateView = { ...opts, ...(opts.type ? { tables: opts.type } : {}) };
     const show = (snap: ReturnType<typeof snapshot>) => (opts.json ? JSON.stringify(narrow(snap, view), null, 2) : formatStateView(snap, view));
+    // JSON lists only the SPTEs it prints; the text view counts them all.
+    const snap = (st: PageTrackState) => snapshot(st, getProfile(st.profile).trackModes, opts.json ? spteCut(view) : undefined);
     if (opts.at !== undefined) {
       const p = parsePosition(opts.at);
       const tm = await openMachine(log, opts);
       await tm.seekTo(p);
-      console.log(show(snapshot(tm.state, getProfile(tm.state.profile).trackModes)));
+      console.log(show(snap(tm.state)));
       return;
     }
     const until = { ...(opts.command !== undefined ? { command: opts.command } : {}), ...(opts.event !== undefined ? { event: opts.event } : {}) };
@@ -139,7 +142,7 @@ natsLogOptions(program.command('state'))
     if (note) console.error(note);
     if (opts.event !== undefined && (last?.seq ?? 0) < opts.event) throw new UsageError(`--event ${opts.event} is past the end of ${log}, which has ${last?.seq ?? 0} events`);
     if (opts.command !== undefined && (last?.cmd ?? 0) < opts.command) throw new UsageError(`--command ${opts.command} is past the end of ${log}, whose last command is ${last?.cmd ?? 0}`);
-    console.log(show(snapshot(state, getProfile(state.profile).trackModes)));
+    console.log(show(snap(state)));
   });
 
 program

@@ -6,6 +6,7 @@
  */
 import { hex } from '../domain/gfn.js';
 import type { SlotSnapshot, StateSnapshot } from '../projections/snapshot.js';
+import type { SpteCut } from '../projections/sptes.js';
 import { UsageError } from './errors.js';
 import { flagNames, table } from './format.js';
 import { parseGfn } from './timetravel-commands.js';
@@ -55,24 +56,41 @@ export function parseTables(v: string): Set<StateTable> {
 const overlaps = (v: StateView, first: number, span: number) => v.gfn === undefined || (first <= v.gfn.to && first + span - 1 >= v.gfn.from);
 const slotShown = (v: StateView, s: { as: number; slot: number }) => (v.as === undefined || s.as === v.as) && (v.slot === undefined || s.slot === v.slot);
 
+const spteShown = (v: StateView, as: number, level: number, gfn: number) => (v.as === undefined || as === v.as) && overlaps(v, gfn, 512 ** (level - 1));
+
+/**
+ * The SPTEs `narrow` keeps of a view, for `snapshot` to list only those: the same rows, without
+ * making the ones no one sees (JSON and `serve`; the text view counts them all).
+ */
+export function spteCut(v: StateView, limit = v.all ? Infinity : (v.limit ?? Infinity)): { sptes: SpteCut } {
+  if (v.tables !== undefined && !v.tables.has('spte')) return { sptes: { limit: 0 } };
+  return { sptes: { limit, ...(v.as !== undefined || v.gfn !== undefined ? { keep: (as: number, level: number, gfn: number) => spteShown(v, as, level, gfn) } : {}) } };
+}
+
 /** The snapshot narrowed by the view's filters (and, for JSON, its --limit): what both outputs show. */
 export function narrow(s: StateSnapshot, v: StateView, limit = v.all ? Infinity : (v.limit ?? Infinity)): StateSnapshot {
   const want = (t: StateTable) => v.tables === undefined || v.tables.has(t);
-  const take = <T>(rows: readonly T[]) => (rows.length > limit ? rows.slice(0, limit) : rows);
+  /** The first `limit` rows that `keep` keeps: no pass over the rest. */
+  const pick = <T>(rows: readonly T[], keep: (row: T) => boolean): readonly T[] => {
+    if (v.gfn === undefined && v.as === undefined) return rows.length > limit ? rows.slice(0, limit) : rows;
+    const out: T[] = [];
+    for (let i = 0; i < rows.length && out.length < limit; i++) if (keep(rows[i]!)) out.push(rows[i]!);
+    return out;
+  };
   const slots: SlotSnapshot[] = s.slots
     .filter((x) => slotShown(v, x))
     .map((x) => ({
       ...x,
-      track: Object.fromEntries(Object.entries(x.track).map(([mode, rows]) => [mode, want('track') ? take(rows.filter(([g]) => overlaps(v, g, 1))) : []])),
+      track: Object.fromEntries(Object.entries(x.track).map(([mode, rows]) => [mode, want('track') ? pick(rows, ([g]) => overlaps(v, g, 1)) : []])),
       disallowLpage: Object.fromEntries(
-        Object.entries(x.disallowLpage).map(([level, d]) => [level, { entries: d.entries, nonzero: want('lpage') ? take(d.nonzero.filter(([, g]) => overlaps(v, g, 512 ** (Number(level) - 1)))) : [] }]),
+        Object.entries(x.disallowLpage).map(([level, d]) => [level, { entries: d.entries, nonzero: want('lpage') ? pick(d.nonzero, ([, g]) => overlaps(v, g, 512 ** (Number(level) - 1))) : [] }]),
       ),
     }));
   return {
     ...s,
     slots: want('slots') || want('track') || want('lpage') ? slots : [],
-    sptes: want('spte') ? take(s.sptes.filter((p) => (v.as === undefined || p.as === v.as) && overlaps(v, p.gfn, 512 ** (p.level - 1)))) : [],
-    shadowPages: want('sp') ? take(s.shadowPages.filter((p) => (v.as === undefined || p.as === v.as) && overlaps(v, p.gfn, 1))) : [],
+    sptes: want('spte') ? pick(s.sptes, (p) => spteShown(v, p.as, p.level, p.gfn)) : [],
+    shadowPages: want('sp') ? pick(s.shadowPages, (p) => (v.as === undefined || p.as === v.as) && overlaps(v, p.gfn, 1)) : [],
   };
 }
 

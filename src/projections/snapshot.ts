@@ -2,6 +2,7 @@ import { HUGE_LEVELS } from '../domain/constants.js';
 import { frameOf, pagesPerLevel } from '../domain/gfn.js';
 import type { WarnKind } from '../events/types.js';
 import { slotKey } from './memslots.js';
+import type { SpteCut } from './sptes.js';
 import type { PageTrackState } from './state.js';
 
 /**
@@ -52,7 +53,8 @@ export interface SlotSnapshot {
   readonly disallowLpage: Readonly<Record<string, { readonly entries: number; readonly nonzero: ReadonlyArray<readonly [number, number, number]> }>>;
 }
 
-export function snapshot(state: PageTrackState, modeNames: readonly string[]): StateSnapshot {
+/** `cut`: list only these SPTEs (a view that shows a page of them: src/cli/state-view.ts). */
+export function snapshot(state: PageTrackState, modeNames: readonly string[], cut?: { readonly sptes: SpteCut }): StateSnapshot {
   const slots = state.memslots.list().map((s): SlotSnapshot => {
     const track: Record<string, Array<[number, number, Record<string, number>]>> = {};
     const key = slotKey(s.as, s.id);
@@ -76,7 +78,7 @@ export function snapshot(state: PageTrackState, modeNames: readonly string[]): S
     profile: state.profile,
     position: { event: t.lastSeq, command: t.lastCmd },
     slots,
-    sptes: state.sptes.list(),
+    sptes: state.sptes.list(cut?.sptes),
     shadowPages: [...state.shadowPages.pages.values()].sort((a, b) => a.sp - b.sp).map((p) => ({ ...p })),
     indirectShadowPages: state.shadowPages.indirect,
     tlbFlushes: t.tlbFlushes,

@@ -1,6 +1,7 @@
 import { MAX_MAPPING_LEVEL } from '../domain/constants.js';
 import { frameStart } from '../domain/gfn.js';
 import type { SpteInstalled, SpteRef, SpteWriteProtected, SpteZapped } from '../events/types.js';
+import { SpteTable } from './spte-table.js';
 
 /** Map key of an SPTE: its first gfn (< 2^40), address space and level fit a safe integer. */
 export const spteKey = (as: number, level: number, gfn: number): number => gfn * 8 + as * 4 + level;
@@ -9,6 +10,14 @@ export interface Spte extends SpteRef {
   readonly writable: boolean;
 }
 
+/** Which SPTEs a listing keeps (all by default) and how many at most. */
+export interface SpteCut {
+  readonly keep?: (as: number, level: number, gfn: number) => boolean;
+  readonly limit?: number;
+}
+
+const AS_WEIGHT = 2 ** 44;
+
 /**
  * The SPTE view (spec 10): per address space, leaf mappings by level and first gfn, each with its
  * writable bit. Mappings in one address space never overlap: installing one drops what it covers
@@ -16,7 +25,7 @@ export interface Spte extends SpteRef {
  */
 export class SpteProjection {
   /** key → writable */
-  readonly sptes = new Map<number, boolean>();
+  readonly sptes = new SpteTable();
   /** key of a huge frame → keys of the smaller SPTEs inside it, to find them without a scan. */
   private readonly inside = new Map<number, Set<number>>();
   /**
@@ -29,7 +38,7 @@ export class SpteProjection {
   touched: Set<number> | undefined;
 
   /** Puts back the SPTEs `touched` names as they are in `saved` (key → writable), leaving the rest. */
-  revert(saved: ReadonlyMap<number, boolean>): void {
+  revert(saved: { get(key: number): boolean | undefined }): void {
     for (const key of this.touched ?? []) {
       const w = saved.get(key);
       const had = this.sptes.has(key);
@@ -63,36 +72,50 @@ export class SpteProjection {
   within(as: number, level: number, gfn: number): Spte[] {
     if (this.insideStale) {
       this.insideStale = false;
-      for (const [key, w] of this.sptes) this.count(decode(key, w), 1);
+      this.sptes.forEach((w, key) => this.count(decode(key, w), 1));
     }
     const keys = this.inside.get(spteKey(as, level, gfn));
     return keys ? sorted([...keys].map((k) => decode(k, this.sptes.get(k)!))) : [];
   }
 
-  /** Every SPTE, in (as, gfn, level) order. */
-  list(): Spte[] {
-    const out: Spte[] = [];
-    for (const [key, writable] of this.sptes) out.push(decode(key, writable));
-    return sorted(out);
-  }
-
-  /** Replaces the whole view with `pairs` ([key, writable 0/1] ...), e.g. from a checkpoint. */
-  load(pairs: Float64Array): void {
-    this.sptes.clear();
-    this.inside.clear();
-    this.insideStale = true;
-    for (let i = 0; i < pairs.length; i += 2) this.sptes.set(pairs[i]!, pairs[i + 1] === 1);
-  }
-
-  /** The view as [key, writable 0/1] pairs. */
-  save(): Float64Array {
-    const out = new Float64Array(this.sptes.size * 2);
+  /**
+   * Every SPTE, in (as, gfn, level) order, or only the first `cut.limit` that `cut.keep` keeps
+   * (a page of `state`: building 85 k row objects to show 200 cost ~20 ms of a seek). Sorted as
+   * numbers (as, gfn, level, writable packed into one, under 2^45), not by a comparator over
+   * objects (3x the time).
+   */
+  list(cut: SpteCut = {}): Spte[] {
+    const order = new Float64Array(this.sptes.size);
     let i = 0;
-    for (const [key, w] of this.sptes) {
-      out[i++] = key;
-      out[i++] = w ? 1 : 0;
+    this.sptes.forEach((w, key) => {
+      // key = gfn*8 + as*4 + level; as first: as*2^44 + gfn*16 + level*2 + writable.
+      order[i++] = (Math.floor(key / 4) % 2) * AS_WEIGHT + Math.floor(key / 8) * 16 + (key % 4) * 2 + (w ? 1 : 0);
+    });
+    order.sort();
+    const { keep, limit = Infinity } = cut;
+    const out: Spte[] = [];
+    for (let j = 0; j < order.length && out.length < limit; j++) {
+      const x = order[j]!;
+      const as = x >= AS_WEIGHT ? 1 : 0;
+      const rest = x - as * AS_WEIGHT;
+      const gfn = Math.floor(rest / 16);
+      const lw = rest - gfn * 16;
+      if (keep && !keep(as, lw >> 1, gfn)) continue;
+      out.push({ as, level: lw >> 1, gfn, writable: (lw & 1) === 1 });
     }
     return out;
+  }
+
+  /** Replaces the whole view with packed SPTEs (SpteTable.save), e.g. from a checkpoint. */
+  load(packed: Float64Array): void {
+    this.sptes.load(packed);
+    this.inside.clear();
+    this.insideStale = true;
+  }
+
+  /** The view packed, for a checkpoint (SpteTable.save). */
+  save(): Float64Array {
+    return this.sptes.save();
   }
 
   onInstalled(e: SpteInstalled): void {

@@ -20,6 +20,7 @@
 import type { PageTrackEvent } from '../events/types.js';
 import { slotKey } from '../projections/memslots.js';
 import { spteKey } from '../projections/sptes.js';
+import { SpteTable } from '../projections/spte-table.js';
 import type { PageTrackState } from '../projections/state.js';
 
 /** The headline numbers as plain data (what a scan of the state gives). */
@@ -51,7 +52,9 @@ export function scanSummary(state: PageTrackState): Summary {
   for (const perSlot of state.holders.bySlot.values()) for (const users of perSlot.values()) for (const [u, n] of users) trackedByUser.set(u, (trackedByUser.get(u) ?? 0) + n);
   for (const [u, n] of trackedByUser) if (n === 0) trackedByUser.delete(u);
   let writeProtected = 0;
-  for (const w of state.sptes.sptes.values()) if (!w) writeProtected++;
+  state.sptes.sptes.forEach((w) => {
+    if (!w) writeProtected++;
+  });
   const t = state.tallies;
   let warns = 0;
   for (const n of Object.values(t.warns)) warns += n;
@@ -73,7 +76,7 @@ export class SummaryTracker implements Summary {
   /** slotKey → user → units held in that slot: what a DELETE or fresh MOVE takes away, without a scan. */
   private readonly unitsBySlot = new Map<number, Map<string, number>>();
   /** spteKey → writable: the previous bit an SPTE event changes. */
-  private readonly sptes = new Map<number, boolean>();
+  private readonly sptes = new SpteTable();
 
   /** A tracker standing at `state` (one scan), e.g. at a checkpoint a time machine restored. */
   static fromState(state: PageTrackState): SummaryTracker {
@@ -94,7 +97,7 @@ export class SummaryTracker implements Summary {
       for (const users of perSlot.values()) for (const [u, n] of users) m.set(u, (m.get(u) ?? 0) + n);
       t.unitsBySlot.set(slot, m);
     }
-    for (const [k, w] of state.sptes.sptes) t.sptes.set(k, w);
+    state.sptes.sptes.forEach((w, k) => t.sptes.set(k, w));
     return t;
   }
 

@@ -18,7 +18,7 @@ import type { IndexOptions } from '../timetravel/log-index.js';
 import type { Position } from '../timetravel/position.js';
 import { TimeMachine } from '../timetravel/time-machine.js';
 import { touchJson, whyJson } from '../cli/json-output.js';
-import { type StateView, narrow } from '../cli/state-view.js';
+import { type StateView, narrow, spteCut } from '../cli/state-view.js';
 import { BackgroundAudit } from './findings.js';
 import { checkpointSummary } from './checkpoint-summary.js';
 import { slotSeries } from './cells.js';
@@ -129,7 +129,7 @@ export class LogView {
   stateJson(at: number, view: StateView): Promise<string> {
     return this.serial(async () => {
       await this.tm.seek(at);
-      return JSON.stringify(narrow(snapshot(this.tm.state, getProfile(this.tm.state.profile).trackModes), view), null, 2);
+      return JSON.stringify(narrow(snapshot(this.tm.state, getProfile(this.tm.state.profile).trackModes, spteCut(view)), view), null, 2);
     });
   }
 

@@ -8,12 +8,14 @@
 import { freeze } from 'immer';
 import { CHUNK_SHIFT, type SlotState, newSlot, slotKey } from '../projections/memslots.js';
 import type { PageTrackState } from '../projections/state.js';
+import { SpteTable } from '../projections/spte-table.js';
 import type { VmSaved } from '../projections/vm-state.js';
 
 export interface SmallState {
   readonly profile: string;
   /** [as, id, base, npages, flags, uaddr, born, 2M lpage entries, 1G lpage entries] per slot */
   readonly slots: ReadonlyArray<readonly [number, number, number, number, number, number, number, number, number]>;
+  /** The SPTEs packed, key * 2 + writable (SpteTable.save). */
   readonly sptes: Float64Array;
   readonly sps: Float64Array;
   readonly lastSp: number;
@@ -163,7 +165,7 @@ export class CheckpointRestorer {
   /** The checkpoint the state was last restored to: SPTEs and shadow pages are then reverted, not rebuilt. */
   private last = -1;
   private lastState: PageTrackState | undefined;
-  private spteMaps = new Map<number, Map<number, boolean>>();
+  private spteMaps = new Map<number, SpteTable>();
 
   constructor(
     private readonly checkpoints: readonly Checkpoint[],
@@ -237,12 +239,11 @@ export class CheckpointRestorer {
   }
 
   /** A checkpoint's SPTEs as a map, built on first use (one kept at a time). */
-  private spteMap(index: number): Map<number, boolean> {
+  private spteMap(index: number): SpteTable {
     let m = this.spteMaps.get(index);
     if (!m) {
-      const pairs = this.checkpoints[index]!.small.sptes;
-      m = new Map();
-      for (let i = 0; i < pairs.length; i += 2) m.set(pairs[i]!, pairs[i + 1] === 1);
+      m = new SpteTable();
+      m.load(this.checkpoints[index]!.small.sptes);
       this.spteMaps.clear();
       this.spteMaps.set(index, m);
     }

@@ -258,7 +258,7 @@ class WritableTracked implements Incremental {
       const t = slot.track[0]!;
       for (let i = 0; i < t.length; i++) if (t[i] !== 0) this.bump(slot.as, slot.base + i, 1);
     }
-    for (const key of s.sptes.sptes.keys()) this.decide(s, key);
+    s.sptes.sptes.forEach((_, key) => this.decide(s, key));
   }
 
   apply(e: PageTrackEvent, s: PageTrackState): void {

@@ -33,7 +33,7 @@ import { cacheDir, indexKey, sign, signatureHolds } from './index-key.js';
 export const INDEX_FORMAT = 'pagetrack-index';
 export const INDEX_VERSION = 10;
 /** Events between checkpoints; chosen by measurement (README, Performance). */
-export const DEFAULT_INTERVAL = 50_000;
+export const DEFAULT_INTERVAL = 25_000;
 /** The file starts with this magic (its layout: saveIndex); earlier layouts start `PTIDX` too. */
 const MAGIC = Buffer.from('PTIDX10\n', 'latin1');
 const MAC_BYTES = 32;
@@ -276,7 +276,7 @@ function attachSegments(index: LogIndex, fd: number, path: string, base: number,
 
 const isStoredSptes = (x: unknown, room: number): boolean => {
   const s = x as StoredSptes;
-  return typeof s === 'object' && s !== null && isNat(s.at) && isNat(s.length) && s.length % 2 === 0 && s.at + s.length * 8 <= room && s.mac instanceof Uint8Array && s.mac.length === MAC_BYTES;
+  return typeof s === 'object' && s !== null && isNat(s.at) && isNat(s.length) && s.at + s.length * 8 <= room && s.mac instanceof Uint8Array && s.mac.length === MAC_BYTES;
 };
 
 const isStoredPostings = (x: unknown, room: number | undefined): boolean => {
@@ -490,7 +490,7 @@ export function shapeProblem(index: LogIndex, room?: number): string | undefined
     for (const m of small.slots) {
       if (!Array.isArray(m) || m.length !== 9 || !m.every((x) => isNat(x)) || m[3]! > MEM_MAX_NR_PAGES || m[7]! > m[3]! + 1 || m[8]! > m[3]! + 1) return `checkpoint ${i} holds a malformed slot`;
     }
-    if (!(room === undefined ? small.sptes instanceof Float64Array && small.sptes.length % 2 === 0 : isStoredSptes(small.sptes, room)) || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
+    if (!(room === undefined ? small.sptes instanceof Float64Array : isStoredSptes(small.sptes, room)) || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
     if (!Array.isArray(small.notifiers) || typeof small.tallies !== 'object' || small.tallies === null) return `checkpoint ${i}'s notifiers or tallies are malformed`;
     if (typeof small.vm !== 'object' || small.vm === null || !Array.isArray(small.vm.warnSites)) return `checkpoint ${i}'s VM state is malformed`;
     if (!Array.isArray(small.holders) || !(small.holders as unknown[]).every((h: unknown) => Array.isArray(h) && h.length === 5 && Number.isSafeInteger(h[0]) && Number.isSafeInteger(h[1]) && Number.isSafeInteger(h[2]) && typeof h[3] === 'string' && Number.isSafeInteger(h[4])))
