@@ -524,6 +524,19 @@ describe('bad arguments exit 2 (README exit table), and run reads - as standard 
     expect(r.stdout).toContain('REJECTED -:2: field \'op\': unknown command "bogus"');
     expect(r.stdout.trim().split('\n').at(-1)).toBe('2 commands, 7 events, 1 rejected');
   });
+
+  it('a log on standard input is named "standard input" in every message, never by its private copy\'s path', () => {
+    const demo = readFileSync(DEMO);
+    const at = (args: string[], input: Buffer | string) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
+    const beyond = at(['state', '-', '--at', 'e999'], demo);
+    expect([beyond.status, beyond.stderr]).toEqual([2, 'pagetrack: e999 is beyond the end: standard input has 62 events\n']);
+    const never = at(['bisect', '-', '--when', 'warns() > 100'], demo);
+    expect([never.status, never.stdout]).toEqual([1, "never: 'warns() > 100' holds at no point of standard input\n"]);
+    const cut = at(['state', '-', '--json'], demo.subarray(0, demo.length - 20));
+    expect([cut.status, cut.stderr]).toEqual([0, 'pagetrack: standard input ends in a cut-off line 63 (58 bytes; the writer died mid-append): dropped it, read 61 whole events\n']);
+    const bad = at(['audit', '-'], 'garbage\n');
+    expect([bad.status, bad.stderr]).toEqual([2, 'pagetrack: standard input:1: the header is not JSON (Unexpected token \'g\', "garbage" is not valid JSON)\n']);
+  });
 });
 
 describe('no stack trace is reachable from the CLI', () => {

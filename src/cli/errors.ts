@@ -2,6 +2,7 @@
  * How the CLI ends on an error: one line on stderr, never a stack trace, and the exit status of
  * README's table (2: bad arguments or unreadable input; 3: a bug in pagetrack itself).
  */
+import { displayed } from '../io/display-name.js';
 import { InvalidArgumentError } from 'commander';
 import { ProfileError } from '../domain/profile.js';
 import { CheckpointError } from '../audit/audit-checkpoint.js';
@@ -43,7 +44,7 @@ export function describeError(err: unknown): { message: string; code: number } {
 /** Prints `err` as the CLI's last word and exits. */
 export function exitWithError(err: unknown): never {
   const { message, code } = describeError(err);
-  console.error(`pagetrack: ${message}`);
+  console.error(`pagetrack: ${displayed(message)}`);
   if (process.env.PAGETRACK_DEBUG && err instanceof Error) console.error(err.stack);
   process.exit(code);
 }

@@ -1,3 +1,4 @@
+import { displayed } from '../io/display-name.js';
 import { type Command, Option } from 'commander';
 import type { ExportWhat } from '../export/csv.js';
 // The exporters (and DuckDB behind parquet and query) load when these commands run, not at every start.
@@ -88,7 +89,7 @@ export function addExportCommands(program: Command): void {
     .action(async (log: string, sql: string, o: { json?: boolean; index?: string; quiet?: boolean }) => {
       if (sql.trim() === '') throw new UsageError('the SQL is empty');
       const { cellText, parquetOf, runQuery } = await import('../export/query.js');
-      const files = await parquetOf(log, { index: o.index, quiet: o.quiet, onNote: (n) => console.error(`pagetrack: ${n}`) });
+      const files = await parquetOf(log, { index: o.index, quiet: o.quiet, onNote: (n) => console.error(displayed(`pagetrack: ${n}`)) });
       const r = await runQuery(files, sql);
       if (o.json) {
         // An object, as every command's answer (README, "JSON output"; schemas/query.schema.json).

@@ -3,6 +3,7 @@
  * to summarise every VM, `nats-dev` to run a local cluster for trying it; the options and runs of
  * `audit --nats` (natsAuditCommand) and of `state`/`why`/`history --nats --vm` (natsLogPath).
  */
+import { nameCopy } from '../io/display-name.js';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { removeAtExit } from '../io/temp-dir.js';
@@ -31,6 +32,7 @@ export async function natsLogPath(o: { nats: string; vm?: string; stream?: strin
   const { natsMaterialize } = await import('../fleet/fleet.js');
   const { path } = await natsMaterialize({ url: o.nats, vm: o.vm, stream: o.stream });
   removeAtExit(dirname(path));
+  nameCopy(path, `the log of ${o.vm} in ${o.nats}`);
   return path;
 }
 

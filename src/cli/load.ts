@@ -1,3 +1,4 @@
+import { displayed } from '../io/display-name.js';
 import { getProfile } from '../domain/profile.js';
 import type { PageTrackEvent } from '../events/types.js';
 import { LogReader, type ReadSummary } from '../log/reader.js';
@@ -37,5 +38,5 @@ export async function loadState(path: string, until: ReplayUntil = {}, quiet = f
 /** The stderr note readers give when a log ends in a cut-off line. */
 export function truncationNote(path: string, s: Pick<ReadSummary, 'events' | 'truncated'> | undefined): string | undefined {
   if (!s?.truncated) return undefined;
-  return `pagetrack: ${path} ends in a cut-off line ${s.truncated.line} (${s.truncated.bytes} bytes; the writer died mid-append): dropped it, read ${s.events} whole events`;
+  return displayed(`pagetrack: ${path} ends in a cut-off line ${s.truncated.line} (${s.truncated.bytes} bytes; the writer died mid-append): dropped it, read ${s.events} whole events`);
 }

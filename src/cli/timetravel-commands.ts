@@ -1,3 +1,4 @@
+import { displayed } from '../io/display-name.js';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { hex } from '../domain/gfn.js';
 import type { PageTrackEvent, WarnKind, EventType } from '../events/types.js';
@@ -50,7 +51,7 @@ export async function openMachine(log: string, o: IndexOpts): Promise<TimeMachin
       onProgress: (p) => bar.update(p),
       onNote: (note) => {
         bar.stop();
-        console.error(`pagetrack: ${note}`);
+        console.error(displayed(`pagetrack: ${note}`));
       },
     });
   } finally {
@@ -209,7 +210,7 @@ export function addTimeTravelCommands(program: Command): void {
     const tm = await openMachine(log, o);
     const seq = await firstTrue(tm, p, { betweenCommands: o.betweenCommands === true });
     if (seq === undefined) {
-      console.log(o.json ? JSON.stringify({ found: false, when: o.when }) : `never: '${o.when}' holds at no point of ${log}`);
+      console.log(o.json ? JSON.stringify({ found: false, when: o.when }) : displayed(`never: '${o.when}' holds at no point of ${log}`));
       process.exitCode = 1;
       return;
     }

@@ -6,6 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { nameCopy } from './display-name.js';
 import { tempDir } from './temp-dir.js';
 
 /** The spooled copy of standard input: `…/pagetrack-stdin-XXXXXX/standard-input.log.ndjson`. */
@@ -13,5 +14,6 @@ export async function spoolStdin(input: NodeJS.ReadableStream = process.stdin): 
   const dir = tempDir('pagetrack-stdin-');
   const path = join(dir, 'standard-input.log.ndjson');
   await pipeline(input, createWriteStream(path, { mode: 0o600 }));
+  nameCopy(path, 'standard input');
   return path;
 }
