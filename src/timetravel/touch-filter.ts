@@ -1,8 +1,10 @@
 /**
  * Which gfns a window of the log (checkpoint to checkpoint) may touch: a Bloom filter per window,
- * built with the index, so `history` and `why` read only the windows that can hold a gfn's events
- * (false positives cost a read, never an answer). A window with a memslot change, a zap-all or a
- * VM's end is always read: they move what the gfn's watcher knows (spec 1.5, 5.5).
+ * built with the index, so `history` and `why` look only at the windows that can hold a gfn's
+ * events (false positives cost a look, never an answer), and in those read only the lines the
+ * window's postings name (gfn-postings.ts). A window with a memslot change, a zap-all or a VM's
+ * end is always looked at, and those events are posted for every gfn: they move what the gfn's
+ * watcher knows (spec 1.5, 5.5).
  */
 import { frameStart } from '../domain/gfn.js';
 import type { PageTrackEvent } from '../events/types.js';
