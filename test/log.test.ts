@@ -9,7 +9,7 @@ import type { PageTrackEvent } from '../src/events/types.js';
 import { encodeEvent } from '../src/log/codec.js';
 import { LogError, chainLine, creationTime, hashLine, headerLine } from '../src/log/format.js';
 import { LineParser } from '../src/log/line-parser.js';
-import { readAllEvents } from '../src/log/reader.js';
+import { LogReader, readAllEvents } from '../src/log/reader.js';
 import { LogWriter, type WriterTuning } from '../src/log/writer.js';
 import { exec } from './helpers.js';
 
@@ -99,6 +99,39 @@ describe('the log file: header, chain, round trip', () => {
     const main = await readAllEvents(path, { hashWorker: false, chunkBytes: 97 });
     const worker = await readAllEvents(path, { hashWorker: true, chunkBytes: 211 });
     expect(worker).toEqual(main);
+  });
+
+  it('the read buffers taking turns and the hash worker\'s handed-back buffers: any chunk size, a slow consumer, a changed byte anywhere give what one whole read gives (fast-check)', async () => {
+    const { path } = writeDemo('turns.log');
+    const good = readFileSync(path);
+    const reference = await readAllEvents(path, { hashWorker: false });
+    const read = async (file: string, o: { hashWorker: boolean; chunkBytes: number }) => {
+      const reader = new LogReader(file, o);
+      const events: PageTrackEvent[] = [];
+      try {
+        for await (const b of reader.batches()) {
+          await new Promise((r) => setImmediate(r)); // the read-ahead lands while the consumer waits
+          events.push(...b);
+        }
+        return { events, summary: reader.summary };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 16, max: 600 }), fc.boolean(), fc.option(fc.record({ at: fc.nat(good.length - 1), xor: fc.integer({ min: 1, max: 255 }) })), async (chunkBytes, hashWorker, flip) => {
+        if (!flip) {
+          expect(await read(path, { hashWorker, chunkBytes })).toEqual(reference);
+          return;
+        }
+        const bad = Buffer.from(good);
+        bad[flip.at] = bad[flip.at]! ^ flip.xor;
+        const file = join(dir, 'turns-bad.log');
+        writeFileSync(file, bad);
+        expect(await read(file, { hashWorker, chunkBytes })).toEqual(await read(file, { hashWorker: false, chunkBytes: 1 << 20 }));
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

@@ -110,10 +110,10 @@ const { hash } = require('node:crypto');
 const hashOf = (b) => hash('sha256', b, 'base64url');
 ${checkChain.toString()}
 let prev = workerData.prev;
-parentPort.on('message', ({ id, buf, skipFirst }) => {
-  const result = checkChain(new Uint8Array(buf), prev, hashOf, skipFirst);
+parentPort.on('message', ({ id, buf, len, skipFirst }) => {
+  const result = checkChain(new Uint8Array(buf, 0, len), prev, hashOf, skipFirst);
   prev = result.last;
-  parentPort.postMessage({ id, result });
+  parentPort.postMessage({ id, result, buf }, [buf]); // handed back for the next run
 });`;
 
 /** Checks the chain run by run, in order, carrying the last hash from one run to the next. */
@@ -139,20 +139,28 @@ class ChainWorker implements ChainChecker {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, (r: ChainResult) => void>();
   private next = 0;
+  /**
+   * Buffers the worker handed back: each run is copied into one and transferred, so a 1 GB
+   * read does not allocate (and fault in, and make the GC count) a fresh 1 GB.
+   */
+  private readonly spare: ArrayBuffer[] = [];
   /** `prev`: the hash of the line before the first one checked (a read that starts mid-log). */
   constructor(prev = '') {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { prev } });
-    this.worker.on('message', ({ id, result }: { id: number; result: ChainResult }) => {
+    this.worker.on('message', ({ id, result, buf }: { id: number; result: ChainResult; buf: ArrayBuffer }) => {
+      if (this.spare.length < 4) this.spare.push(buf);
       this.waiting.get(id)!(result);
       this.waiting.delete(id);
     });
   }
   check(bytes: Uint8Array, skipFirst: boolean): Promise<ChainResult> {
     const id = this.next++;
-    const copy = new Uint8Array(bytes); // an ArrayBuffer of its own, to transfer
+    let buf = this.spare.pop();
+    if (!buf || buf.byteLength < bytes.length) buf = new ArrayBuffer(Math.max(bytes.length, buf?.byteLength ?? 0));
+    new Uint8Array(buf, 0, bytes.length).set(bytes);
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage({ id, buf: copy.buffer, skipFirst }, [copy.buffer]);
+      this.worker.postMessage({ id, buf, len: bytes.length, skipFirst }, [buf]);
     });
   }
   close(): Promise<number> {
@@ -201,6 +209,8 @@ export class LogReader {
     if (start) this.header = this.options.header;
     /** Set when a line grows past the cap: it is reported when the reading gets there. */
     let tooLong = 0;
+    const ring: Buffer[] = [];
+    let reads = 0;
     /** The next run of whole lines, with its chain check already posted (so it runs ahead). */
     const nextRun = async (): Promise<{ whole: Buffer; chain: Promise<ChainResult> } | undefined> => {
       while (!eof) {
@@ -208,8 +218,12 @@ export class LogReader {
           tooLong = carry.length; // a line no writer makes: stop before reading (and copying) more of it
           return undefined;
         }
-        // Read straight after the carried partial line: no copy of the whole chunk.
-        const buffer = Buffer.allocUnsafe(carry.length + chunkBytes);
+        // Read straight after the carried partial line: no copy of the whole chunk. Two buffers
+        // take turns (one parsed while the next is read): nothing parsed keeps a view of them.
+        const need = carry.length + chunkBytes;
+        const turn = reads++ % 2;
+        if ((ring[turn]?.length ?? 0) < need) ring[turn] = Buffer.allocUnsafeSlow(need);
+        const buffer = ring[turn]!;
         carry.copy(buffer, 0);
         const { bytesRead } = await fh.read(buffer, carry.length, chunkBytes, position);
         position += bytesRead;
@@ -231,10 +245,12 @@ export class LogReader {
       }
       return undefined;
     };
+    /** The read in flight, waited for before the file is closed, however the reading ends. */
+    let ahead: Promise<Awaited<ReturnType<typeof nextRun>>> | undefined;
     try {
       let run = await nextRun();
       while (run) {
-        const ahead = nextRun(); // read and chain-check the next run while this one is parsed
+        ahead = nextRun(); // read and chain-check the next run while this one is parsed
         const { whole } = run;
         const first = lineNo + 1;
         const batch: PageTrackEvent[] = [];
@@ -275,13 +291,9 @@ export class LogReader {
         const c = await run.chain;
         if (c.broken && (!failure || first + c.broken.index < failure.line)) {
           const n = first + c.broken.index;
-          await ahead.catch(() => undefined);
           throw new LogError(path, n, `chain broken: expected the hash of line ${n - 1} (${c.broken.expected}), found ${c.broken.found}`, 'prev');
         }
-        if (failure) {
-          await ahead.catch(() => undefined);
-          throw failure;
-        }
+        if (failure) throw failure;
         prevHash = c.last;
         lineNo += lines;
         consumed += whole.length;
@@ -304,6 +316,7 @@ export class LogReader {
         ...(carry.length ? { truncated: { line: lineNo + 1, bytes: carry.length } } : {}),
       };
     } finally {
+      await ahead?.catch(() => undefined);
       await fh.close();
       await chain.close();
     }
