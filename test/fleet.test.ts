@@ -305,7 +305,7 @@ describe.skipIf(!!why)('fleet on a 3-node JetStream cluster', () => {
     const s = await fleetSummary({ url: tc.url, group: 'g1', vms: 'h1/*' });
     expect(s.totals).toMatchObject({ vms: 4, audited: 4 });
     expect(await publishedFindings(f, 'g1', 'h1/unbalanced')).toEqual(expectedFindings(reports.unbalanced!, 'h1/unbalanced'));
-  }, 60_000);
+  }, 120_000); // a restart can take waitReady its full minute (dev-cluster.ts)
 
   it('publish --follow publishes a log as it grows (whole lines only) until interrupted', async () => {
     const text = readFileSync(logs.late!, 'utf8');
