@@ -155,7 +155,7 @@ describe('11.2 a forged or corrupted index is never used', () => {
     const log = demoCopy();
     await openIndex(log);
     const bytes = readFileSync(indexPathOf(log));
-    // The layout (saveIndex): magic (8), HMAC (32), head length (8), head, SPTE segments, postings.
+    // The layout (saveIndex): magic (8), HMAC (32), head length (8), head, SPTE segments, window filters and postings.
     const headLength = Number(bytes.readBigUInt64LE(40));
     const index = deserialize(bytes.subarray(48, 48 + headLength)) as LogIndex;
     const forged = serialize({ ...index, checkpoints: index.checkpoints.map((cp) => ({ ...cp, small: { ...cp.small, tallies: { ...cp.small.tallies, tlbFlushes: 999 } } })) });
@@ -188,7 +188,7 @@ describe('11.2 a forged or corrupted index is never used', () => {
     await openIndex(log, { interval: 10, chunkBytes: 256 });
     const path = indexPathOf(log);
     const bytes = readFileSync(path);
-    // The last window's postings are the file's last bytes (saveIndex: SPTE segments, then postings).
+    // The last window's postings are the file's last bytes (saveIndex: SPTE segments, then each window's filter and postings).
     for (let i = bytes.length - 4; i < bytes.length; i++) bytes.writeUInt8(bytes.readUInt8(i) ^ 0x40, i);
     writeFileSync(path, bytes);
     const r = spawnSync(process.execPath, [BIN, 'history', log, '--gfn', '0x1234', '--interval', '10'], { encoding: 'utf8' });
@@ -197,6 +197,23 @@ describe('11.2 a forged or corrupted index is never used', () => {
     const again = spawnSync(process.execPath, [BIN, 'history', log, '--gfn', '0x1234', '--interval', '10', '--json'], { encoding: 'utf8' });
     expect(again.status).toBe(0);
     expect(JSON.parse(again.stdout).touches.at(-1).event.type).toBe('memslot-deleted');
+  });
+
+  it('a changed window filter (read only when a gfn\'s history reaches its window) is refused when used, and the index is dropped', async () => {
+    const log = demoCopy();
+    await openIndex(log, { interval: 10, chunkBytes: 256 });
+    const path = indexPathOf(log);
+    const bytes = readFileSync(path);
+    const headEnd = 48 + Number(bytes.readBigUInt64LE(40));
+    const head = deserialize(bytes.subarray(48, headEnd)) as { touches: Array<{ always: boolean; bits: { at: number; bytes: number } }> };
+    // A window whose filter is consulted: one without memslot changes (those are always read).
+    const bits = head.touches.find((t) => !t.always)!.bits;
+    expect(bits.bytes).toBe(32 * 1024);
+    bytes.writeUInt8(bytes.readUInt8(headEnd + bits.at + 7) ^ 0x40, headEnd + bits.at + 7);
+    writeFileSync(path, bytes);
+    const r = spawnSync(process.execPath, [BIN, 'history', log, '--gfn', '0x1234', '--interval', '10'], { encoding: 'utf8' });
+    expect([r.status, r.stderr.replace(/window after e\d+ /, 'window after eN ')]).toEqual([2, `pagetrack: the index ${path} was changed after it was opened (the filter bits of its window after eN do not hold its signature); it was removed: run the command again to rebuild it\n`]);
+    expect(existsSync(path)).toBe(false);
   });
 
   it('deserialising is bounded: an index claiming sizes it does not hold is refused before any allocation it names', async () => {
