@@ -56,19 +56,22 @@ export function parseTables(v: string): Set<StateTable> {
 const overlaps = (v: StateView, first: number, span: number) => v.gfn === undefined || (first <= v.gfn.to && first + span - 1 >= v.gfn.from);
 const slotShown = (v: StateView, s: { as: number; slot: number }) => (v.as === undefined || s.as === v.as) && (v.slot === undefined || s.slot === v.slot);
 
+/** Rows per table in JSON: all unless --limit. */
+const jsonLimit = (v: StateView) => (v.all ? Infinity : (v.limit ?? Infinity));
+
 const spteShown = (v: StateView, as: number, level: number, gfn: number) => (v.as === undefined || as === v.as) && overlaps(v, gfn, 512 ** (level - 1));
 
 /**
  * The SPTEs `narrow` keeps of a view, for `snapshot` to list only those: the same rows, without
  * making the ones no one sees (JSON and `serve`; the text view counts them all).
  */
-export function spteCut(v: StateView, limit = v.all ? Infinity : (v.limit ?? Infinity)): { sptes: SpteCut } {
+export function spteCut(v: StateView, limit = jsonLimit(v)): { sptes: SpteCut } {
   if (v.tables !== undefined && !v.tables.has('spte')) return { sptes: { limit: 0 } };
   return { sptes: { limit, ...(v.as !== undefined || v.gfn !== undefined ? { keep: (as: number, level: number, gfn: number) => spteShown(v, as, level, gfn) } : {}) } };
 }
 
 /** The snapshot narrowed by the view's filters (and, for JSON, its --limit): what both outputs show. */
-export function narrow(s: StateSnapshot, v: StateView, limit = v.all ? Infinity : (v.limit ?? Infinity)): StateSnapshot {
+export function narrow(s: StateSnapshot, v: StateView, limit = jsonLimit(v)): StateSnapshot {
   const want = (t: StateTable) => v.tables === undefined || v.tables.has(t);
   /** The first `limit` rows that `keep` keeps: no pass over the rest. */
   const pick = <T>(rows: readonly T[], keep: (row: T) => boolean): readonly T[] => {

@@ -154,6 +154,9 @@ export interface Invalid {
  * Checks events in log order. `check` returns undefined for a valid event, else what is wrong.
  * Events must already be at their current version (see upcast.ts).
  */
+const badSeq = (e: PageTrackEvent): Invalid | undefined => (isInt(e.seq as unknown) && e.seq >= 1 ? undefined : { field: 'seq', reason: `must be a positive integer, got ${show(e.seq)}` });
+const badCmd = (e: PageTrackEvent): Invalid | undefined => (isInt(e.cmd as unknown) && e.cmd >= 0 ? undefined : { field: 'cmd', reason: `must be a non-negative integer, got ${show(e.cmd)}` });
+
 export class EventValidator {
   /**
    * `schema: false` checks only sequence and command numbers (they are never skipped silently);
@@ -209,22 +212,20 @@ export class EventValidator {
    * and its shape; its order is the caller's to check, its history the full read's.
    */
   checkAlone(e: PageTrackEvent): Invalid | undefined {
-    const seq = e.seq as unknown;
-    if (!isInt(seq) || seq < 1) return { field: 'seq', reason: `must be a positive integer, got ${show(seq)}` };
-    const cmd = e.cmd as unknown;
-    if (!isInt(cmd) || cmd < 0) return { field: 'cmd', reason: `must be a non-negative integer, got ${show(cmd)}` };
-    return this.options.schema === false ? undefined : this.checkShape(e);
+    return badSeq(e) ?? badCmd(e) ?? (this.options.schema === false ? undefined : this.checkShape(e));
   }
 
   private checkSequence(e: PageTrackEvent): Invalid | undefined {
-    const seq = e.seq as unknown;
-    if (!isInt(seq) || seq < 1) return { field: 'seq', reason: `must be a positive integer, got ${show(seq)}` };
+    const bad = badSeq(e);
+    if (bad) return bad;
+    const seq = e.seq;
     const want = this.lastSeq + 1;
     if (seq === this.lastSeq) return { field: 'seq', reason: `duplicate: seq ${seq} repeats the event before it` };
     if (seq < want) return { field: 'seq', reason: `out of order: seq ${seq} comes after seq ${this.lastSeq}` };
     if (seq > want) return { field: 'seq', reason: `gap: seq ${seq} follows seq ${this.lastSeq}, so ${seq - want === 1 ? `event ${want} is` : `events ${want}..${seq - 1} are`} missing` };
-    const cmd = e.cmd as unknown;
-    if (!isInt(cmd) || cmd < 0) return { field: 'cmd', reason: `must be a non-negative integer, got ${show(cmd)}` };
+    const badC = badCmd(e);
+    if (badC) return badC;
+    const cmd = e.cmd;
     if (cmd < this.lastCmd) return { field: 'cmd', reason: `command ${cmd} comes after command ${this.lastCmd}` };
     if (cmd > this.lastCmd + 1) return { field: 'cmd', reason: `command ${cmd} follows command ${this.lastCmd}: commands ${this.lastCmd + 1}..${cmd - 1} are missing` };
     return undefined;

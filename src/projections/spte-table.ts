@@ -119,22 +119,6 @@ export class SpteTable {
     for (let s = 0; s < vs.length; s++) if (vs[s] !== EMPTY) fn(vs[s] === WRITABLE, ks[s]!);
   }
 
-  *entries(): IterableIterator<[number, boolean]> {
-    for (let s = 0; s < this.vs.length; s++) if (this.vs[s] !== EMPTY) yield [this.ks[s]!, this.vs[s] === WRITABLE];
-  }
-
-  *keys(): IterableIterator<number> {
-    for (let s = 0; s < this.vs.length; s++) if (this.vs[s] !== EMPTY) yield this.ks[s]!;
-  }
-
-  *values(): IterableIterator<boolean> {
-    for (let s = 0; s < this.vs.length; s++) if (this.vs[s] !== EMPTY) yield this.vs[s] === WRITABLE;
-  }
-
-  [Symbol.iterator](): IterableIterator<[number, boolean]> {
-    return this.entries();
-  }
-
   private resize(cap: number, keep = true): void {
     const { ks, vs } = this;
     this.ks = new Float64Array(cap);

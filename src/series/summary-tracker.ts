@@ -97,7 +97,7 @@ export class SummaryTracker implements Summary {
       for (const users of perSlot.values()) for (const [u, n] of users) m.set(u, (m.get(u) ?? 0) + n);
       t.unitsBySlot.set(slot, m);
     }
-    state.sptes.sptes.forEach((w, k) => t.sptes.set(k, w));
+    t.sptes.load(state.sptes.save());
     return t;
   }
 

@@ -50,7 +50,7 @@ export class PostingsCollector {
       this.last.push(-1);
       this.lastCmd.push(-1);
     }
-    if (this.cmdLine >= 0 && this.lastCmd[s] !== this.cmdLine && this.cmdLine !== offset) {
+    if (this.cmdLine >= 0 && this.lastCmd[s] !== this.cmdLine) {
       this.lastCmd[s] = this.cmdLine;
       this.push(s, this.cmdLine);
     }
@@ -79,25 +79,7 @@ export class PostingsCollector {
    * fresh window begun; undefined when an offset does not fit 32 bits (that window is read whole).
    */
   take(base: number): Buffer | undefined {
-    const keys = Float64Array.from(this.keyOf).sort();
-    const out = Buffer.alloc(HEAD_BYTES + keys.length * 12 + 4 + this.n * 4);
-    out.writeUInt32LE(keys.length, 0);
-    out.writeUInt32LE(this.n, 4);
-    out.writeDoubleLE(this.openCmd, 8);
-    let fits = true;
-    let p = 0;
-    const startsAt = HEAD_BYTES + keys.length * 8;
-    const offsAt = startsAt + (keys.length + 1) * 4;
-    for (let k = 0; k < keys.length; k++) {
-      out.writeDoubleLE(keys[k]!, HEAD_BYTES + k * 8);
-      out.writeUInt32LE(p, startsAt + k * 4);
-      for (let i = this.first[this.slots.get(keys[k]!)!]!; i !== -1; i = this.next[i]!, p++) {
-        const rel = this.offs[i]! < base ? OPEN : this.offs[i]! - base;
-        if (rel >= OPEN && this.offs[i]! >= base) fits = false;
-        else out.writeUInt32LE(rel, offsAt + p * 4);
-      }
-    }
-    out.writeUInt32LE(p, startsAt + keys.length * 4);
+    const out = this.segment(base);
     this.slots.clear();
     this.keyOf = [];
     this.first = [];
@@ -105,7 +87,30 @@ export class PostingsCollector {
     this.lastCmd = [];
     this.n = 0;
     this.openCmd = this.cmdLine;
-    return fits ? out : undefined;
+    return out;
+  }
+
+  private segment(base: number): Buffer | undefined {
+    const keys = Float64Array.from(this.keyOf).sort();
+    const out = Buffer.alloc(HEAD_BYTES + keys.length * 12 + 4 + this.n * 4);
+    out.writeUInt32LE(keys.length, 0);
+    out.writeUInt32LE(this.n, 4);
+    out.writeDoubleLE(this.openCmd, 8);
+    const startsAt = HEAD_BYTES + keys.length * 8;
+    const offsAt = startsAt + (keys.length + 1) * 4;
+    let p = 0;
+    for (let k = 0; k < keys.length; k++) {
+      out.writeDoubleLE(keys[k]!, HEAD_BYTES + k * 8);
+      out.writeUInt32LE(p, startsAt + k * 4);
+      for (let i = this.first[this.slots.get(keys[k]!)!]!; i !== -1; i = this.next[i]!, p++) {
+        // Only the open command lies before the window's checkpoint.
+        const rel = this.offs[i]! < base ? OPEN : this.offs[i]! - base;
+        if (rel > OPEN || (rel === OPEN && this.offs[i]! >= base)) return undefined;
+        out.writeUInt32LE(rel, offsAt + p * 4);
+      }
+    }
+    out.writeUInt32LE(p, startsAt + keys.length * 4);
+    return out;
   }
 }
 

@@ -168,23 +168,12 @@ export async function buildIndex(log: string, options: IndexOptions = {}): Promi
   };
 }
 
-/** Writes the signed index beside the log (never through a planted link: src/io/safe-write.ts). */
 /**
- * Where a checkpoint's SPTEs lie in the file, after the head: they are nearly all of an index's
- * bytes (every SPTE at every checkpoint), and a command restores one or a few checkpoints, so
- * they are read and checked (each has its own HMAC, named by the signed head) only when used.
- */
-interface StoredSptes {
-  readonly at: number;
-  /** Float64 entries. */
-  readonly length: number;
-  readonly mac: Uint8Array;
-}
-
-/**
- * Where a window's Bloom bits or postings (touch-filter.ts, gfn-postings.ts) lie: read the same
- * way, only when a gfn's history asks (the bits were 11 of a 14.5 MB head that every command
- * read and checked: ~70 ms of its start on this machine).
+ * Where a segment lies in the file, after the head: a checkpoint's SPTEs, a window's Bloom bits
+ * or its postings. They are nearly all of an index's bytes, and a command restores one or a few
+ * checkpoints and asks about one gfn, so each is read and checked (its own HMAC, named by the
+ * signed head) only when used. (The bits were 11 of a 14.5 MB head that every command read and
+ * checked: ~70 ms of its start on this machine.)
  */
 interface StoredBytes {
   readonly at: number;
@@ -195,25 +184,22 @@ interface StoredBytes {
 const HEAD_AT = MAGIC.length + MAC_BYTES + 8;
 
 /**
+ * Writes the signed index beside the log (never through a planted link: src/io/safe-write.ts).
  * The file: MAGIC, the HMAC of (head length, head), the head length (u64 LE), the head (the
- * v8-serialised index, each checkpoint's SPTEs replaced by where they lie), then the SPTEs.
+ * v8-serialised index, each segment replaced by where it lies), then the segments.
  */
 export function saveIndex(log: string, index: LogIndex, path = indexPathOf(log)): void {
   const { key } = indexKey();
   const segments: Buffer[] = [];
   let at = 0;
-  const place = (bytes: Uint8Array): { at: number; mac: Uint8Array } => {
-    const stored = { at, mac: sign(key, bytes) };
+  const stored = (b: ArrayBufferView): StoredBytes => {
+    const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    const s = { at, bytes: bytes.length, mac: sign(key, bytes) };
     segments.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    at += bytes.byteLength;
-    return stored;
+    at += bytes.length;
+    return s;
   };
-  const checkpoints = index.checkpoints.map((cp) => {
-    const sptes = cp.small.sptes;
-    const stored: StoredSptes = { ...place(new Uint8Array(sptes.buffer, sptes.byteOffset, sptes.byteLength)), length: sptes.length };
-    return { ...cp, small: { ...cp.small, sptes: stored } };
-  });
-  const stored = (b: Uint8Array): StoredBytes => ({ ...place(b), bytes: b.length });
+  const checkpoints = index.checkpoints.map((cp) => ({ ...cp, small: { ...cp.small, sptes: stored(cp.small.sptes) } }));
   const touches = index.touches.map((t) => ({ ...t, bits: stored(t.bits), ...(t.postings ? { postings: stored(t.postings) } : {}) }));
   const head = serialize({ ...index, checkpoints, touches });
   const length = Buffer.alloc(8);
@@ -234,66 +220,44 @@ export function closeIndex(index: LogIndex): void {
 }
 
 /**
- * Makes each checkpoint's `small.sptes` and each window's `postings` read their segment
- * (checked against its HMAC) on first use, through `fd`, the file the head was read from: a
- * rebuild that replaces the index meanwhile (another command) does not pull them from under it.
+ * Makes each checkpoint's `small.sptes` and each window's `bits` and `postings` read their
+ * segment (checked against its HMAC) on first use, through `fd`, the file the head was read from:
+ * a rebuild that replaces the index meanwhile (another command) does not pull them from under it.
  */
 function attachSegments(index: LogIndex, fd: number, path: string, base: number, key: Buffer): void {
   OPEN.set(index, fd);
-  const read = (into: Uint8Array, at: number, mac: Uint8Array, what: string): void => {
-    if (readSync(fd, into, 0, into.length, base + at) === into.length && signatureHolds(key, into, mac)) return;
-    // A cache that does not hold is dropped (if it is still the file opened), so the next command rebuilds it.
-    const opened = fstatSync(fd);
-    const now = statSync(path, { throwIfNoEntry: false });
-    if (now && now.ino === opened.ino && now.dev === opened.dev) rmSync(path, { force: true });
-    throw new InputError(path, `the index ${path} was changed after it was opened (${what} do not hold its signature); it was removed: run the command again to rebuild it`);
+  /** `owner[prop]`, a StoredBytes, becomes a getter of `decode` of the segment's bytes. */
+  const lazy = <T>(owner: object, prop: string, what: string, decode: (bytes: Buffer) => T): void => {
+    const stored = (owner as Record<string, unknown>)[prop] as StoredBytes | undefined;
+    if (!stored) return;
+    let loaded: T | undefined;
+    Object.defineProperty(owner, prop, {
+      enumerable: true,
+      get(): T {
+        if (loaded !== undefined) return loaded;
+        const bytes = Buffer.alloc(stored.bytes); // never pooled: offset 0, aligned for a Float64Array
+        if (readSync(fd, bytes, 0, bytes.length, base + stored.at) !== bytes.length || !signatureHolds(key, bytes, stored.mac)) {
+          // A cache that does not hold is dropped (if it is still the file opened), so the next command rebuilds it.
+          const opened = fstatSync(fd);
+          const now = statSync(path, { throwIfNoEntry: false });
+          if (now && now.ino === opened.ino && now.dev === opened.dev) rmSync(path, { force: true });
+          throw new InputError(path, `the index ${path} was changed after it was opened (${what} do not hold its signature); it was removed: run the command again to rebuild it`);
+        }
+        return (loaded = decode(bytes));
+      },
+    });
   };
-  for (const cp of index.checkpoints) {
-    const stored = cp.small.sptes as unknown as StoredSptes;
-    let loaded: Float64Array | undefined;
-    Object.defineProperty(cp.small, 'sptes', {
-      enumerable: true,
-      get(): Float64Array {
-        if (loaded) return loaded;
-        const out = new Float64Array(stored.length);
-        read(new Uint8Array(out.buffer), stored.at, stored.mac, `the SPTEs of its checkpoint at e${cp.seq}`);
-        return (loaded = out);
-      },
-    });
-  }
+  for (const cp of index.checkpoints) lazy(cp.small, 'sptes', `the SPTEs of its checkpoint at e${cp.seq}`, (b) => new Float64Array(b.buffer, b.byteOffset, b.length / 8));
   for (const [w, t] of index.touches.entries()) {
-    const bits = t.bits as unknown as StoredBytes;
-    let loadedBits: Uint8Array | undefined;
-    Object.defineProperty(t, 'bits', {
-      enumerable: true,
-      get(): Uint8Array {
-        if (loadedBits) return loadedBits;
-        const out = new Uint8Array(bits.bytes);
-        read(out, bits.at, bits.mac, `the filter bits of its window after e${index.checkpoints[w]!.seq}`);
-        return (loadedBits = out);
-      },
-    });
-    const stored = t.postings as unknown as StoredBytes | undefined;
-    if (!stored) continue;
-    let loaded: Buffer | undefined;
-    Object.defineProperty(t, 'postings', {
-      enumerable: true,
-      get(): Buffer {
-        if (loaded) return loaded;
-        const out = Buffer.alloc(stored.bytes);
-        read(out, stored.at, stored.mac, `the postings of its window after e${index.checkpoints[w]!.seq}`);
-        const bad = segmentProblem(out);
-        if (bad) throw new InputError(path, `the index ${path} is damaged: the postings of its window after e${index.checkpoints[w]!.seq} are malformed (${bad}); run the command with --rebuild-index`);
-        return (loaded = out);
-      },
+    const window = `its window after e${index.checkpoints[w]!.seq}`;
+    lazy(t, 'bits', `the filter bits of ${window}`, (b) => b);
+    lazy(t, 'postings', `the postings of ${window}`, (b) => {
+      const bad = segmentProblem(b);
+      if (bad) throw new InputError(path, `the index ${path} is damaged: the postings of ${window} are malformed (${bad}); run the command with --rebuild-index`);
+      return b;
     });
   }
 }
-
-const isStoredSptes = (x: unknown, room: number): boolean => {
-  const s = x as StoredSptes;
-  return typeof s === 'object' && s !== null && isNat(s.at) && isNat(s.length) && s.at + s.length * 8 <= room && s.mac instanceof Uint8Array && s.mac.length === MAC_BYTES;
-};
 
 const isStoredBytes = (x: unknown, room: number): boolean => {
   const s = x as StoredBytes;
@@ -506,7 +470,7 @@ export function shapeProblem(index: LogIndex, room?: number): string | undefined
     for (const m of small.slots) {
       if (!Array.isArray(m) || m.length !== 9 || !m.every((x) => isNat(x)) || m[3]! > MEM_MAX_NR_PAGES || m[7]! > m[3]! + 1 || m[8]! > m[3]! + 1) return `checkpoint ${i} holds a malformed slot`;
     }
-    if (!(room === undefined ? small.sptes instanceof Float64Array : isStoredSptes(small.sptes, room)) || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
+    if (!(room === undefined ? small.sptes instanceof Float64Array : isStoredBytes(small.sptes, room) && (small.sptes as unknown as StoredBytes).bytes % 8 === 0) || !(small.sps instanceof Float64Array) || small.sps.length % 6 !== 0) return `checkpoint ${i}'s SPTEs or shadow pages are malformed`;
     if (!Array.isArray(small.notifiers) || typeof small.tallies !== 'object' || small.tallies === null) return `checkpoint ${i}'s notifiers or tallies are malformed`;
     if (typeof small.vm !== 'object' || small.vm === null || !Array.isArray(small.vm.warnSites)) return `checkpoint ${i}'s VM state is malformed`;
     if (!Array.isArray(small.holders) || !(small.holders as unknown[]).every((h: unknown) => Array.isArray(h) && h.length === 5 && Number.isSafeInteger(h[0]) && Number.isSafeInteger(h[1]) && Number.isSafeInteger(h[2]) && typeof h[3] === 'string' && Number.isSafeInteger(h[4])))
